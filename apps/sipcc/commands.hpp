@@ -1,0 +1,14 @@
+// Each sipcc subcommand lives in its own cmd_*.cpp and registers itself here.
+// A command's callback stores the process exit code in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sipcc::cli {
+
+// `sipcc parse FILE`: a SIP message as JSON.
+void add_parse_command(CLI::App& app, int& exit_code);
+// `sipcc number INPUT`: how a pasted number is understood and the URI it would dial.
+void add_number_command(CLI::App& app, int& exit_code);
+
+}  // namespace sipcc::cli
