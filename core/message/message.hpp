@@ -17,6 +17,8 @@ namespace sipcc {
 struct Parameter {
     std::string name;
     std::optional<std::string> value;  // nullopt for a bare flag such as ";lr" or ";rport"
+
+    friend bool operator==(const Parameter&, const Parameter&) = default;
 };
 
 using Parameters = std::vector<Parameter>;
@@ -38,6 +40,8 @@ struct Uri {
     Parameters params;
     Parameters headers;  // ?name=value part
     std::string opaque;  // everything after "scheme:" when not taken apart
+
+    friend bool operator==(const Uri&, const Uri&) = default;
 
     [[nodiscard]] bool is_sip() const { return scheme == "sip" || scheme == "sips"; }
     [[nodiscard]] std::string to_string() const;

@@ -111,11 +111,27 @@ std::size_t end_of_headers(std::string_view bytes) {
     return lf + 2;
 }
 
-bool has_bare_cr(std::string_view text) {
-    for (auto pos = text.find('\r'); pos != std::string_view::npos; pos = text.find('\r', pos + 1)) {
-        if (pos + 1 >= text.size() || text[pos + 1] != '\n') return true;
+// RFC 3261 §25.1 token characters, the only ones allowed in a header name.
+bool is_token(std::string_view text) {
+    constexpr std::string_view kMarks = "-.!%*_+`'~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) ||
+               kMarks.find(ch) != std::string_view::npos;
+    });
+}
+
+// RFC 3261 §7 wants CRLF; a lone CR or LF would make osip and sipcc disagree
+// on where a line ends (and so on what was validated).
+std::optional<std::string> line_ending_problem(std::string_view text) {
+    for (std::size_t pos = 0; pos < text.size(); ++pos) {
+        if (text[pos] == '\r' && (pos + 1 >= text.size() || text[pos + 1] != '\n')) {
+            return "bare CR in the header section";
+        }
+        if (text[pos] == '\n' && (pos == 0 || text[pos - 1] != '\r')) {
+            return "bare LF in the header section (SIP lines end with CRLF)";
+        }
     }
-    return false;
+    return std::nullopt;
 }
 
 bool valid_start_line(std::string_view line) {
@@ -129,8 +145,8 @@ bool valid_start_line(std::string_view line) {
     // Request-Line: Method SP Request-URI SP SIP-Version
     const auto first_space = line.find(' ');
     const auto last_space = line.rfind(' ');
-    return first_space != std::string_view::npos && first_space > 0 &&
-           last_space > first_space + 1 && line.substr(last_space + 1) == "SIP/2.0";
+    return first_space != std::string_view::npos && last_space > first_space + 1 &&
+           is_token(line.substr(0, first_space)) && line.substr(last_space + 1) == "SIP/2.0";
 }
 
 std::string_view trim(std::string_view text) {
@@ -160,15 +176,6 @@ std::vector<std::string> unfolded_header_lines(std::string_view header_section) 
         pos = next;
     }
     return lines;
-}
-
-// RFC 3261 §25.1 token characters, the only ones allowed in a header name.
-bool is_token(std::string_view text) {
-    constexpr std::string_view kMarks = "-.!%*_+`'~";
-    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) ||
-               kMarks.find(ch) != std::string_view::npos;
-    });
 }
 
 // Headers whose comma-separated values sipcc keeps as separate entries.
@@ -283,7 +290,7 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
     if (header_section.find('\0') != std::string_view::npos) {
         return Error{"NUL byte in the header section"};
     }
-    if (has_bare_cr(header_section)) return Error{"bare CR in the header section"};
+    if (auto problem = line_ending_problem(header_section)) return Error{*problem};
     auto body = bytes.substr(body_offset);
     auto declared_length = find_content_length(header_section);
     if (!declared_length) return Error{declared_length.error()};
@@ -296,15 +303,28 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
         body = body.substr(0, declared);  // RFC 3261 §18.3: extra bytes are discarded
     }
 
+    auto headers = headers_as_received(header_section);
+    if (!headers) return Error{headers.error()};
+    // osip validates exactly the text sipcc will emit for this message (one
+    // value per line, unfolded, canonical names), not the raw input: whatever
+    // sipcc accepts therefore serializes to bytes osip accepts too.
+    std::string canonical(start_line);
+    canonical += "\r\n";
+    for (const auto& header : *headers) {
+        canonical += header.name;
+        canonical += ": ";
+        canonical += header.value;
+        canonical += "\r\n";
+    }
+    // The body stays opaque bytes: osip never parses it (its body parser is not
+    // deterministic on bytes such as NUL, and sipcc has no use for its result).
+    canonical += "Content-Length: 0\r\n\r\n";
+
     osip_message_t* raw = nullptr;
     if (osip_message_init(&raw) != 0) return Error{"out of memory"};
     OsipPtr<osip_message_t> parsed(raw);
-    // osip sees exactly the header section and the declared body (a prefix of
-    // `bytes`, no copy); sipcc keeps its own copy of the body bytes.
-    if (osip_message_parse(parsed.get(), bytes.data(), body_offset + body.size()) != 0) {
-        auto reason = diagnose_header_failure(header_section);
-        if (reason == "malformed message" && !body.empty()) reason = "malformed body";
-        return Error{reason};
+    if (osip_message_parse(parsed.get(), canonical.data(), canonical.size()) != 0) {
+        return Error{diagnose_header_failure(canonical)};
     }
 
     Message message;
@@ -315,13 +335,22 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
         message.is_request = true;
         message.method = parsed->sip_method;
         message.request_uri = convert_uri(parsed->req_uri);
+        // osip takes some malformed URIs apart in ways that do not survive being
+        // printed again; sipcc must never forward a different URI than it received.
+        const auto received_text = start_line.substr(
+            start_line.find(' ') + 1, start_line.rfind(' ') - start_line.find(' ') - 1);
+        const auto printed = message.request_uri.to_string();
+        if (printed != received_text) {
+            auto reparsed = parse_uri(printed);
+            if (!reparsed || !(*reparsed == message.request_uri)) {
+                return Error{"malformed Request-URI: \"" + std::string(received_text) + "\""};
+            }
+        }
     } else {
         message.is_request = false;
         message.status_code = parsed->status_code;
         message.reason_phrase = or_empty(parsed->reason_phrase);
     }
-    auto headers = headers_as_received(header_section);
-    if (!headers) return Error{headers.error()};
     message.headers = std::move(headers).value();
 
     message.body = std::string(body);
@@ -329,7 +358,13 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
 }
 
 Result<Message> parse_sipfrag(std::string_view body) {
-    std::string framed(body);
+    // Bodies are written by all sorts of phones: accept LF line ends here.
+    std::string framed;
+    framed.reserve(body.size() + 4);
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) framed += '\r';
+        framed += body[i];
+    }
     // RFC 3420 makes the blank line optional; osip wants it.
     if (framed.size() < 2 || framed.compare(framed.size() - 2, 2, "\r\n") != 0) framed += "\r\n";
     if (end_of_headers(framed) == std::string::npos) framed += "\r\n";

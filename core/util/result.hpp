@@ -15,7 +15,7 @@ struct Error {
 template <class T>
 class Result {
 public:
-    Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     static Result failure(std::string reason) { return Result(Error{std::move(reason)}); }

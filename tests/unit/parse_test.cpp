@@ -242,12 +242,16 @@ TEST(Parse, MalformedInputGivesAReason) {
         {"\r\n\r\n", "empty message"},
         {"HELLO\r\n\r\n", "malformed start line"},
         {"SIP/2.0 abc OK\r\n\r\n", "malformed start line"},
+        {"SIP/2\xae" "0 4P1INTIFY sip:a@b SIP/2.0\r\n\r\n", "malformed start line"},
+        {"INV<ITE sip:a@b SIP/2.0\r\n\r\n", "malformed start line"},
         {"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n", "not terminated by an empty line"},
         {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "no name and colon"},
         {"INVITE sip:a@b SIP/2.0\r\nFrom: <sip:a@b\r\n\r\n", "From"},
         {"INVITE sip:a@b SIP/2.0\r\nContent-Length: 1x\r\n\r\n", "Content-Length"},
         {std::string("INVITE sip:a@b SIP/2.0\r\nX: a\0b\r\n\r\n"sv), "NUL"},
         {"INVITE sip:a@b SIP/2.0\r\nX: a\rb\r\n\r\n", "bare CR"},
+        {"SIP/2.0 401\nTo: <sip:a@b>\r\n\r\n", "bare LF"},
+        {"OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\n\n", "bare LF"},
         {"INVITE sip:a@b SIP/2.0\r\nBad Name: 1\r\n\r\n", "malformed header name"},
     };
     for (const auto& c : cases) {

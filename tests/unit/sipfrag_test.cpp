@@ -32,6 +32,13 @@ TEST(Sipfrag, StatusLineWithHeaders) {
     EXPECT_EQ(fragment->name_addrs("Contact")->at(0).uri.user, "bob");
 }
 
+TEST(Sipfrag, LfLineEndsAreAccepted) {
+    auto fragment = parse_sipfrag("SIP/2.0 603 Declined\nRetry-After: 5\n");
+    ASSERT_TRUE(fragment) << fragment.error();
+    EXPECT_EQ(fragment->status_code, 603);
+    EXPECT_EQ(*fragment->header("Retry-After"), "5");
+}
+
 TEST(Sipfrag, RequestLineFragment) {
     auto fragment = parse_sipfrag("INVITE sip:bob@example.com SIP/2.0\r\n");
     ASSERT_TRUE(fragment) << fragment.error();
