@@ -38,7 +38,7 @@ struct PhoneBehavior {
     AnswerMode answer_mode = AnswerMode::answer;
     // Delay from the INVITE to the final answer, whatever the mode (0: at once).
     std::uint64_t answer_after_ms = 2000;
-    int reject_status_code = 480;  // for AnswerMode::reject
+    int reject_status_code = 480;  // for AnswerMode::reject (300..699, else 480)
     bool send_ringing = true;      // 180 Ringing as soon as the INVITE arrives
     // BYE this long after we answered (also while a transfer is in progress).
     std::optional<std::uint64_t> hang_up_after_ms;
@@ -47,8 +47,8 @@ struct PhoneBehavior {
 
     // --- REFER ---
     ReferMode refer_mode = ReferMode::accept_and_follow;
-    int refer_reject_status_code = 405;  // for ReferMode::reject (405 carries Allow)
-    int refer_accept_status_code = 202;  // some phones answer 200 OK
+    int refer_reject_status_code = 405;  // ReferMode::reject; 405 carries Allow (300..699)
+    int refer_accept_status_code = 202;  // some phones answer 200 OK (non-2xx: 202)
     // Answer a REFER without valid credentials with 401 (digest, realm and password below).
     bool challenge_refer = false;
     std::string refer_auth_realm = "phone";
@@ -59,15 +59,18 @@ struct PhoneBehavior {
     bool requires_user_phone = false;
     int user_phone_missing_status_code = 404;
     // Quirks of the implicit subscription (RFC 3515).
-    bool notify_before_202 = false;      // the first NOTIFY goes out before the 2xx
-    bool send_no_notify = false;         // accept and follow, never NOTIFY
-    bool only_final_notify = false;      // no 100/18x NOTIFYs, just the final one
-    bool honor_refer_sub_false = true;   // RFC 4488: no subscription when asked
+    bool notify_before_202 = false;     // the first NOTIFY goes out before the 2xx
+    bool send_no_notify = false;        // accept and follow, never NOTIFY
+    bool only_final_notify = false;     // no 100/18x NOTIFYs, just the final one
+    bool honor_refer_sub_false = true;  // RFC 4488: no subscription when asked
     std::uint32_t refer_subscription_expires_s = 60;
     // NOTIFY pacing: wait for the answer to one NOTIFY before sending the next,
     // and leave at least this gap between two NOTIFYs of a subscription.
     bool wait_for_notify_answer = true;
     std::uint64_t notify_spacing_ms = 0;
+    // RFC 5057: the REFER subscription outlives a BYE of the call it came in, so
+    // NOTIFYs go on in that dialog. False: the subscription dies with the call.
+    bool keep_notifying_after_bye = true;
 
     // Requests kept in received_requests() (the oldest are dropped beyond this).
     std::size_t request_log_limit = 256;
@@ -108,6 +111,7 @@ struct PhoneCounters {
 struct ReceivedRequest {
     std::uint64_t at_ms = 0;
     std::string method;
+    std::string request_uri;  // empty for ACK, CANCEL and BYE
     std::string call_id;
     std::uint32_t cseq = 0;
     bool in_dialog = false;
@@ -121,8 +125,8 @@ struct ReceivedRequest {
 // One REFER we accepted, and what became of it.
 struct TransferRecord {
     std::uint64_t refer_received_ms = 0;
-    std::string target;                // the Request-URI of the INVITE we sent
-    bool subscription = true;          // false: Refer-Sub: false honoured
+    std::string target;                 // the Request-URI of the INVITE we sent
+    bool subscription = true;           // false: Refer-Sub: false honoured
     std::vector<std::string> sipfrags;  // NOTIFY bodies sent, in order
     int final_status_code = 0;          // 0 while the INVITE is pending
 };
@@ -153,9 +157,7 @@ public:
     // --- observation ---
     [[nodiscard]] PhoneActivity activity() const;
     [[nodiscard]] const PhoneCounters& counters() const { return counters_; }
-    [[nodiscard]] const std::deque<ReceivedRequest>& received_requests() const {
-        return received_;
-    }
+    [[nodiscard]] const std::deque<ReceivedRequest>& received_requests() const { return received_; }
     // Received requests of one method, in order.
     [[nodiscard]] std::vector<ReceivedRequest> received(std::string_view method) const;
     [[nodiscard]] const std::vector<TransferRecord>& transfers() const { return transfer_log_; }
@@ -189,17 +191,17 @@ private:
     // The implicit subscription of one accepted REFER and the call placed for it.
     struct Transfer {
         std::uint64_t id = 0;
-        std::size_t log_index = 0;
+        std::size_t log_index = 0;  // into transfer_log_
         DialogId referrer_dialog = 0;
         std::string event;  // "refer" or "refer;id=<CSeq>"
         bool subscription = true;
-        bool subscription_over = false;  // final NOTIFY sent, refused, or the dialog ended
-        std::uint64_t call = 0;
+        bool final_queued = false;   // nothing is reported after the final NOTIFY
+        bool dead = false;           // NOTIFY refused (481), timed out, or the dialog ended
+        bool call_finished = false;  // the INVITE got its final answer
         int last_reported_code = 0;
-        bool call_finished = false;
         std::deque<PendingNotify> queue;
-        RequestHandle notify_in_flight = 0;
-        std::uint64_t next_notify_at_ms = 0;
+        int notifies_in_flight = 0;
+        std::uint64_t next_notify_at_ms = 0;  // pacing
     };
 
     enum class Purpose { invite, notify, bye };
@@ -224,14 +226,19 @@ private:
     void run_timers(std::uint64_t now_ms);
     void answer(std::uint64_t now_ms, std::uint64_t call_id);
     void send_bye(std::uint64_t now_ms, std::uint64_t call_id);
-    std::optional<RequestHandle> place_call(std::uint64_t now_ms, const Uri& target,
-                                            std::vector<Header> extra_headers);
+    // Sends an INVITE and adds the call; its id, or nullopt when nothing was sent.
+    std::optional<std::uint64_t> place_call(std::uint64_t now_ms, const Uri& target,
+                                            std::vector<Header> extra_headers,
+                                            std::optional<std::uint64_t> transfer);
     void report_progress(std::uint64_t now_ms, std::uint64_t transfer_id, int status_code,
                          std::string_view reason_phrase);
     void queue_notify(std::uint64_t now_ms, Transfer& transfer, int status_code,
                       std::string_view reason_phrase);
     void pump_notifies(std::uint64_t now_ms, Transfer& transfer);
     void forget_transfer_if_done(std::uint64_t transfer_id);
+    // Lets the engine drop a dialog kept for subscriptions once none of ours needs it.
+    void release_dialog_if_unused(DialogId dialog);
+    [[nodiscard]] bool subscription_live(const Transfer& transfer) const;
     void end_call(std::uint64_t call_id);
     void record(std::uint64_t now_ms, const Message& request, bool in_dialog);
     void record_bare(std::uint64_t now_ms, std::string method, std::string call_id);

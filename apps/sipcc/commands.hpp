@@ -8,6 +8,8 @@ namespace sipcc::cli {
 
 // `sipcc parse FILE`: a SIP message as JSON.
 void add_parse_command(CLI::App& app, int& exit_code);
+// `sipcc demo`: click-to-dial on the embedded simulated farm, with the ladder.
+void add_demo_command(CLI::App& app, int& exit_code);
 // `sipcc number INPUT`: how a pasted number is understood and the URI it would dial.
 void add_number_command(CLI::App& app, int& exit_code);
 

@@ -149,6 +149,13 @@ std::optional<DialogId> Engine::Impl::find_dialog(const std::string& call_id,
 void Engine::Impl::end_dialog(std::uint64_t now_ms, DialogId id, DialogEndCause cause) {
     auto it = dialogs.find(id);
     if (it == dialogs.end()) return;
+    if (it->second.subscription_alive && cause != DialogEndCause::ack_timeout) {
+        // RFC 5057: BYE ends the INVITE usage only; the subscription usage (REFER
+        // progress NOTIFYs) keeps the dialog until the user releases it.
+        it->second.invite_usage_ended = true;
+        emit(now_ms, DialogTerminatedEvent{id, cause});
+        return;
+    }
     if (cause == DialogEndCause::ack_timeout && !it->second.bye_sent) {
         it->second.bye_sent = true;
         ClientRequest bye;
@@ -387,6 +394,16 @@ std::optional<std::uint64_t> Engine::poll_timeout() const {
         if (!deadline || engine_deadline < *deadline) deadline = engine_deadline;
     }
     return deadline;
+}
+
+void Engine::keep_dialog_for_subscription(DialogId id, bool keep) {
+    auto it = impl_->dialogs.find(id);
+    if (it == impl_->dialogs.end()) return;
+    it->second.subscription_alive = keep;
+    if (!keep && it->second.invite_usage_ended) {
+        impl_->dialog_by_key.erase(Impl::dialog_index_key(it->second.dialog.key));
+        impl_->dialogs.erase(it);
+    }
 }
 
 const Dialog* Engine::dialog(DialogId id) const {

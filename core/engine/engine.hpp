@@ -79,6 +79,12 @@ public:
                  std::vector<Header> headers = {}, std::string body = {},
                  std::string content_type = {}, std::string reason_phrase = {});
 
+    // While `keep` is true, a BYE on this dialog ends only its INVITE usage
+    // (DialogTerminatedEvent is still reported): NOTIFYs of a REFER subscription
+    // are still accepted in it (RFC 5057). Releasing it (false) removes a dialog
+    // whose INVITE usage already ended.
+    void keep_dialog_for_subscription(DialogId dialog, bool keep);
+
     // --- outputs ---
     std::optional<Transmit> poll_transmit();
     std::optional<EngineEvent> poll_event();

@@ -41,6 +41,9 @@ struct DialogState {
     std::uint64_t ok_give_up_at_ms = 0;
     std::uint32_t invite_cseq = 0;
     bool bye_sent = false;
+    // RFC 5057 dialog usages: a REFER subscription may outlive the INVITE usage.
+    bool subscription_alive = false;
+    bool invite_usage_ended = false;
 };
 
 struct IncomingRequest {

@@ -145,7 +145,9 @@ bool valid_start_line(std::string_view line) {
     // Request-Line: Method SP Request-URI SP SIP-Version
     const auto first_space = line.find(' ');
     const auto last_space = line.rfind(' ');
+    // Exactly two SPs (§7.1): a Request-URI never contains one.
     return first_space != std::string_view::npos && last_space > first_space + 1 &&
+           line.find(' ', first_space + 1) == last_space &&
            is_token(line.substr(0, first_space)) && line.substr(last_space + 1) == "SIP/2.0";
 }
 
@@ -340,6 +342,12 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
         const auto received_text = start_line.substr(
             start_line.find(' ') + 1, start_line.rfind(' ') - start_line.find(' ') - 1);
         const auto printed = message.request_uri.to_string();
+        const bool printable = std::none_of(printed.begin(), printed.end(), [](char ch) {
+            return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f;
+        });
+        if (!printable) {
+            return Error{"malformed Request-URI: \"" + std::string(received_text) + "\""};
+        }
         if (printed != received_text) {
             auto reparsed = parse_uri(printed);
             if (!reparsed || !(*reparsed == message.request_uri)) {

@@ -244,6 +244,7 @@ TEST(Parse, MalformedInputGivesAReason) {
         {"SIP/2.0 abc OK\r\n\r\n", "malformed start line"},
         {"SIP/2\xae" "0 4P1INTIFY sip:a@b SIP/2.0\r\n\r\n", "malformed start line"},
         {"INV<ITE sip:a@b SIP/2.0\r\n\r\n", "malformed start line"},
+        {"INVITE sip:a@b sip:c@d SIP/2.0\r\n\r\n", "malformed start line"},
         {"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n", "not terminated by an empty line"},
         {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "no name and colon"},
         {"INVITE sip:a@b SIP/2.0\r\nFrom: <sip:a@b\r\n\r\n", "From"},
