@@ -16,7 +16,6 @@ namespace sipcc::sim {
 namespace {
 
 // How far above the highest dialog id seen we look for the dialog our 2xx created.
-constexpr DialogId kDialogProbeWindow = 64;
 
 constexpr std::array<std::string_view, 7> kKeyHeaders = {
     "Refer-To", "Referred-By",        "Refer-Sub", "Authorization",
@@ -238,7 +237,6 @@ void Phone::process(std::uint64_t now_ms) {
                         end_call(call->id);
                     }
                 } else if constexpr (std::is_same_v<T, AckReceivedEvent>) {
-                    note_dialog(payload.dialog);
                     record_bare(now_ms, "ACK", payload.ack.call_id());
                     // Normally known since we answered; this is the fallback.
                     if (Call* call = call_by_call_id(payload.ack.call_id());
@@ -256,7 +254,6 @@ void Phone::process(std::uint64_t now_ms) {
 void Phone::on_request(std::uint64_t now_ms, const IncomingRequestEvent& event) {
     const Message& request = event.request;
     record(now_ms, request, event.dialog.has_value());
-    if (event.dialog) note_dialog(*event.dialog);
     const std::string& method = request.method;
     if (method == "INVITE" && !event.dialog) {
         on_new_invite(now_ms, event);
@@ -434,7 +431,6 @@ void Phone::on_invite_response(std::uint64_t now_ms, Call& call, const ResponseE
     const std::string& reason = event.response.reason_phrase;
     if (event.dialog) {
         call.dialog = event.dialog;
-        note_dialog(*event.dialog);
         if (const Dialog* dialog = engine_.dialog(*event.dialog))
             call.call_id = dialog->key.call_id;
     }
@@ -574,7 +570,7 @@ void Phone::answer(std::uint64_t now_ms, std::uint64_t call_id) {
     }
     ++counters_.calls_answered;
     call->state = CallState::connected;
-    call->dialog = find_uas_dialog(call->call_id);
+    call->dialog = engine_.dialog_of_incoming(call->invite);
     if (behavior.hang_up_after_ms) call->hang_up_at_ms = now_ms + *behavior.hang_up_after_ms;
 }
 
@@ -583,7 +579,6 @@ void Phone::send_bye(std::uint64_t now_ms, std::uint64_t call_id) {
     if (call == nullptr) return;
     call->hang_up_at_ms.reset();
     if (call->state != CallState::connected) return;
-    if (!call->dialog && call->incoming) call->dialog = find_uas_dialog(call->call_id);
     if (call->dialog) {
         const auto handle = engine_.send_in_dialog(now_ms, *call->dialog, {"BYE", {}, {}, {}});
         if (handle != 0) {
@@ -772,23 +767,6 @@ Phone::Transfer* Phone::find_transfer(std::uint64_t id) {
     return it == transfers_.end() ? nullptr : &it->second;
 }
 
-// The engine does not say which dialog our 2xx created. Its ids count up from
-// 1, and we look right after every 2xx we send, so the new one is just above
-// the highest id seen so far.
-std::optional<DialogId> Phone::find_uas_dialog(const std::string& call_id) {
-    for (DialogId id = dialog_probe_floor_; id < dialog_probe_floor_ + kDialogProbeWindow; ++id) {
-        const Dialog* dialog = engine_.dialog(id);
-        if (dialog != nullptr && !dialog->is_uac && dialog->key.call_id == call_id) {
-            note_dialog(id);
-            return id;
-        }
-    }
-    return std::nullopt;
-}
-
-void Phone::note_dialog(DialogId dialog) {
-    dialog_probe_floor_ = std::max(dialog_probe_floor_, dialog + 1);
-}
 
 bool Phone::refer_supported() const {
     return config_.behavior.refer_mode == ReferMode::accept_and_follow;

@@ -249,8 +249,6 @@ private:
     Call* call_by_invite(IncomingId invite);
     Call* call_by_call_id(std::string_view call_id);
     Transfer* find_transfer(std::uint64_t id);
-    std::optional<DialogId> find_uas_dialog(const std::string& call_id);
-    void note_dialog(DialogId dialog);
     [[nodiscard]] bool refer_supported() const;
     [[nodiscard]] std::vector<Header> capability_headers() const;
     [[nodiscard]] std::string make_sdp(std::uint64_t session) const;
@@ -264,7 +262,6 @@ private:
 
     std::uint64_t next_call_id_ = 1;
     std::uint64_t next_transfer_id_ = 1;
-    DialogId dialog_probe_floor_ = 1;  // every dialog id below this one has been seen
     std::vector<Call> calls_;
     std::map<std::uint64_t, Transfer> transfers_;  // active ones
     std::unordered_map<RequestHandle, OwnRequest> own_requests_;

@@ -6,6 +6,8 @@
 
 namespace sipcc::cli {
 
+// `sipcc run FILE|DIR...`: conformance scenarios on virtual time.
+void add_run_command(CLI::App& app, int& exit_code);
 // `sipcc parse FILE`: a SIP message as JSON.
 void add_parse_command(CLI::App& app, int& exit_code);
 // `sipcc demo`: click-to-dial on the embedded simulated farm, with the ladder.

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     sipcc::cli::add_demo_command(app, exit_code);
     sipcc::cli::add_parse_command(app, exit_code);
+    sipcc::cli::add_run_command(app, exit_code);
     sipcc::cli::add_number_command(app, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;

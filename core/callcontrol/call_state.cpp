@@ -43,6 +43,22 @@ bool is_final(CallState state) {
     return state == CallState::transferred || state == CallState::disconnected;
 }
 
+std::optional<CallState> call_state_from_string(std::string_view text) {
+    for (int i = 0; i <= static_cast<int>(CallState::disconnected); ++i) {
+        const auto state = static_cast<CallState>(i);
+        if (to_string(state) == text) return state;
+    }
+    return std::nullopt;
+}
+
+std::optional<DisconnectCause> disconnect_cause_from_string(std::string_view text) {
+    for (int i = 0; i <= static_cast<int>(DisconnectCause::bad_number); ++i) {
+        const auto cause = static_cast<DisconnectCause>(i);
+        if (to_string(cause) == text) return cause;
+    }
+    return std::nullopt;
+}
+
 DisconnectCause caller_failure_cause(int status_code) {
     switch (status_code) {
         case 486:

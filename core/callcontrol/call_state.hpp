@@ -45,6 +45,9 @@ enum class DisconnectCause {
 std::string_view to_string(CallState state);
 std::string_view to_string(DisconnectCause cause);
 bool is_final(CallState state);
+// The inverse of to_string ("callee-ringing" -> callee_ringing); nullopt when unknown.
+std::optional<CallState> call_state_from_string(std::string_view text);
+std::optional<DisconnectCause> disconnect_cause_from_string(std::string_view text);
 
 // Cause for a failure final response to our INVITE to the caller's phone.
 DisconnectCause caller_failure_cause(int status_code);

@@ -417,6 +417,12 @@ std::optional<DialogId> Engine::dialog_of(RequestHandle request) const {
     return it->second.dialog;
 }
 
+std::optional<DialogId> Engine::dialog_of_incoming(IncomingId incoming) const {
+    auto it = impl_->incoming.find(incoming);
+    if (it == impl_->incoming.end()) return std::nullopt;
+    return it->second.dialog;
+}
+
 const EngineCounters& Engine::counters() const {
     return impl_->counters;
 }

@@ -95,6 +95,8 @@ public:
     // --- introspection ---
     [[nodiscard]] const Dialog* dialog(DialogId id) const;
     [[nodiscard]] std::optional<DialogId> dialog_of(RequestHandle request) const;
+    // The dialog an incoming request belongs to, or created with our 2xx to it.
+    [[nodiscard]] std::optional<DialogId> dialog_of_incoming(IncomingId incoming) const;
     [[nodiscard]] const EngineCounters& counters() const;
     [[nodiscard]] SocketAddress contact_address() const;  // learned via rport, else local
     [[nodiscard]] const EngineConfig& config() const;

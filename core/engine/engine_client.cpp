@@ -164,7 +164,17 @@ void Engine::Impl::on_response(std::uint64_t now_ms, TransactionId transaction, 
     }
     client.finished = true;
     const bool is_bye = client.request.method == "BYE";
-    const auto dialog = client.dialog;
+    auto dialog = client.dialog;
+    if (is_invite && dialog) {
+        // §12.3: a non-2xx final response ends the early dialog(s) of the INVITE.
+        if (auto early = dialogs.find(*dialog);
+            early != dialogs.end() && early->second.dialog.state == Dialog::State::early) {
+            dialog_by_key.erase(dialog_index_key(early->second.dialog.key));
+            dialogs.erase(early);
+            client.dialog.reset();
+            dialog.reset();
+        }
+    }
     emit(now_ms, ResponseEvent{handle, std::move(response), dialog});
     if (is_bye && dialog) end_dialog(now_ms, *dialog, DialogEndCause::bye_sent);
 }

@@ -133,21 +133,26 @@ bool Engine::Impl::respond(std::uint64_t now_ms, IncomingId id, int status_code,
     }
     if (status_code >= 200) incoming_request.final_sent = true;
 
-    if (is_invite && status_code >= 200 && status_code < 300 && !incoming_request.dialog) {
-        auto created = dialog_from_request(request, incoming_request.local_tag);
-        if (created) {
-            const auto dialog_id = add_dialog(std::move(created).value());
-            auto& state = dialogs.at(dialog_id);
+    if (is_invite && status_code >= 200 && status_code < 300) {
+        // A new INVITE creates the dialog; a re-INVITE reuses it. Either way the
+        // 2xx is retransmitted (T1 doubling to T2) until the ACK, or given up at
+        // 64*T1 (§13.3.1.4). Over a reliable transport only the give-up applies.
+        std::optional<DialogId> dialog_id = incoming_request.dialog;
+        if (!dialog_id) {
+            if (auto created = dialog_from_request(request, incoming_request.local_tag)) {
+                dialog_id = add_dialog(std::move(created).value());
+            }
+        }
+        if (dialog_id) {
+            auto& state = dialogs.at(*dialog_id);
             state.awaiting_ack = true;
             state.invite_cseq = request.cseq()->number;
-            // §13.3.1.4: retransmit the 2xx (T1 doubling to T2) until the ACK, or
-            // give up at 64*T1. Over a reliable transport only the give-up applies.
             state.ok_give_up_at_ms = now_ms + 64 * config.timers.t1_ms;
             state.ok_interval_ms = config.timers.t1_ms;
             const bool reliable = is_reliable(incoming_request.source.transport);
             timers.emplace(reliable ? state.ok_give_up_at_ms : now_ms + state.ok_interval_ms,
-                           std::make_pair(EngineTimerKind::ok_retransmit, dialog_id));
-            capture_ok_for[id] = dialog_id;
+                           std::make_pair(EngineTimerKind::ok_retransmit, *dialog_id));
+            capture_ok_for[id] = *dialog_id;
             incoming_request.dialog = dialog_id;
         }
     }

@@ -121,7 +121,8 @@ bool is_token(std::string_view text) {
 }
 
 // RFC 3261 §7 wants CRLF; a lone CR or LF would make osip and sipcc disagree
-// on where a line ends (and so on what was validated).
+// on where a line ends (and so on what was validated). Control characters are
+// refused too: osip's verdict on them is not even deterministic.
 std::optional<std::string> line_ending_problem(std::string_view text) {
     for (std::size_t pos = 0; pos < text.size(); ++pos) {
         if (text[pos] == '\r' && (pos + 1 >= text.size() || text[pos + 1] != '\n')) {
@@ -129,6 +130,12 @@ std::optional<std::string> line_ending_problem(std::string_view text) {
         }
         if (text[pos] == '\n' && (pos == 0 || text[pos - 1] != '\r')) {
             return "bare LF in the header section (SIP lines end with CRLF)";
+        }
+        // §25.1: no CTL characters but HTAB in start lines and header values.
+        const auto byte = static_cast<unsigned char>(text[pos]);
+        if ((byte < 0x20 && byte != '\t' && byte != '\r' && byte != '\n') || byte == 0x7f) {
+            return "control character 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
+                   std::string(1, "0123456789abcdef"[byte & 15]) + " in the header section";
         }
     }
     return std::nullopt;
@@ -289,9 +296,6 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
         return Error{"header section is not terminated by an empty line"};
     }
     const auto header_section = bytes.substr(0, body_offset);
-    if (header_section.find('\0') != std::string_view::npos) {
-        return Error{"NUL byte in the header section"};
-    }
     if (auto problem = line_ending_problem(header_section)) return Error{*problem};
     auto body = bytes.substr(body_offset);
     auto declared_length = find_content_length(header_section);
@@ -310,7 +314,15 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
     // osip validates exactly the text sipcc will emit for this message (one
     // value per line, unfolded, canonical names), not the raw input: whatever
     // sipcc accepts therefore serializes to bytes osip accepts too.
-    std::string canonical(start_line);
+    // A Status-Line is three fixed fields: sipcc reads them itself and gives osip
+    // the canonical form (osip looks for the reason's SP on the next line when
+    // "SIP/2.0 200" lacks it).
+    const bool is_response = start_line.rfind("SIP/2.0 ", 0) == 0;
+    const std::string reason_phrase(is_response && start_line.size() > 12 ? start_line.substr(12)
+                                                                          : std::string_view());
+    std::string canonical = is_response ? "SIP/2.0 " + std::string(start_line.substr(8, 3)) +
+                                              " " + reason_phrase
+                                        : std::string(start_line);
     canonical += "\r\n";
     for (const auto& header : *headers) {
         canonical += header.name;
@@ -357,7 +369,7 @@ Result<Message> parse_message(std::string_view bytes, const ParseLimits& limits)
     } else {
         message.is_request = false;
         message.status_code = parsed->status_code;
-        message.reason_phrase = or_empty(parsed->reason_phrase);
+        message.reason_phrase = reason_phrase;
     }
     message.headers = std::move(headers).value();
 

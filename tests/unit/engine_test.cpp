@@ -541,3 +541,32 @@ TEST_F(EngineAndScriptedPeer, MalformedInputIsCountedAndAnsweredWhenPossible) {
 
 }  // namespace
 }  // namespace sipcc
+
+namespace sipcc {
+namespace {
+
+TEST_F(EnginePair, FailureAfterRingingEndsTheEarlyDialog) {
+    a.engine.send_request(0, invite_to_b());
+    net.run_until([&] { return has_event<IncomingRequestEvent>(b); }, 1000);
+    answer_at_b("INVITE", 180);
+    net.run_until(net.now_ms() + 20);
+    EXPECT_EQ(a.engine.active_dialogs(), 1u) << "180 with a To tag: early dialog";
+    answer_at_b("INVITE", 486);
+    net.run_until(net.now_ms() + 20);
+    EXPECT_EQ(a.engine.active_dialogs(), 0u) << "§12.3: the final failure ends it";
+}
+
+TEST_F(EnginePair, TheDialogOurOkCreatedIsKnownByTheIncomingId) {
+    a.engine.send_request(0, invite_to_b());
+    net.run_until([&] { return has_event<IncomingRequestEvent>(b); }, 1000);
+    const auto incoming = b.events_of<IncomingRequestEvent>().at(0).id;
+    EXPECT_FALSE(b.engine.dialog_of_incoming(incoming).has_value());
+    answer_at_b("INVITE", 200);
+    const auto dialog = b.engine.dialog_of_incoming(incoming);
+    ASSERT_TRUE(dialog.has_value());
+    ASSERT_NE(b.engine.dialog(*dialog), nullptr);
+    EXPECT_FALSE(b.engine.dialog(*dialog)->is_uac);
+}
+
+}  // namespace
+}  // namespace sipcc

@@ -249,7 +249,8 @@ TEST(Parse, MalformedInputGivesAReason) {
         {"INVITE sip:a@b SIP/2.0\r\nVia SIP/2.0/UDP h\r\n\r\n", "no name and colon"},
         {"INVITE sip:a@b SIP/2.0\r\nFrom: <sip:a@b\r\n\r\n", "From"},
         {"INVITE sip:a@b SIP/2.0\r\nContent-Length: 1x\r\n\r\n", "Content-Length"},
-        {std::string("INVITE sip:a@b SIP/2.0\r\nX: a\0b\r\n\r\n"sv), "NUL"},
+        {std::string("INVITE sip:a@b SIP/2.0\r\nX: a\0b\r\n\r\n"sv), "control character 0x00"},
+        {"SIP/2.0 400 Bad\x16Request\r\n\r\n", "control character 0x16"},
         {"INVITE sip:a@b SIP/2.0\r\nX: a\rb\r\n\r\n", "bare CR"},
         {"SIP/2.0 401\nTo: <sip:a@b>\r\n\r\n", "bare LF"},
         {"OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\n\n", "bare LF"},
@@ -287,6 +288,18 @@ TEST(Parse, RejectedHeaderIsNamedInTheReason) {
     auto from = parse_message("INVITE sip:a@b SIP/2.0\r\nf: <sip:a@b\r\n\r\n");
     ASSERT_FALSE(from);
     EXPECT_EQ(from.error(), "malformed From header: \"<sip:a@b\"");
+}
+
+TEST(Parse, StatusLineWithoutReasonPhrase) {
+    // No SP after the code: the next line must not become the reason phrase.
+    auto message = parse_message("SIP/2.0 200\r\nTo: <sip:a@b>;tag=1\r\n\r\n");
+    ASSERT_TRUE(message) << message.error();
+    EXPECT_EQ(message->status_code, 200);
+    EXPECT_EQ(message->reason_phrase, "");
+    EXPECT_EQ(message->to()->tag(), "1");
+    auto folded = parse_message("SIP/2.0 200\r\nTo:\r\n ;lr>\r\nTo:\r\n\r\n");
+    ASSERT_FALSE(folded);
+    EXPECT_EQ(folded.error(), "malformed To header: \";lr>\"");
 }
 
 TEST(Parse, HeaderLookupIsCaseInsensitive) {
