@@ -2,20 +2,9 @@
 
 #include <utility>
 
+#include "core/transaction/timer_slots.hpp"
+
 namespace sipcc {
-namespace {
-
-// RFC 6026 §8.4 (timers.hpp lists the RFC 3261 timers only).
-std::uint64_t timer_m_ms(const TimerConfig& timers) {
-    return 64 * timers.t1_ms;
-}
-
-bool is_due(const std::optional<std::uint64_t>& timer_due_ms, std::uint64_t now_ms) {
-    return timer_due_ms && *timer_due_ms <= now_ms;
-}
-
-}  // namespace
-
 InviteClient::InviteClient(TransactionId id, const TimerConfig& timers, Message request,
                            Peer destination)
     : id_(id),
@@ -49,7 +38,7 @@ void InviteClient::on_response(std::uint64_t now_ms, Message response,
             } else if (code < 300) {
                 // RFC 6026: stay around to pass up 2xx retransmissions and forked 2xx.
                 state_ = State::Accepted;
-                timer_m_due_ms_ = now_ms + timer_m_ms(timers_);
+                timer_m_due_ms_ = now_ms + timers_.timer_m_ms();
                 events.push_back(ResponseReceived{id_, std::move(response)});
             } else {
                 enter_completed(now_ms, response, wire);
@@ -98,11 +87,7 @@ void InviteClient::on_transport_error(std::string reason, std::deque<Transaction
 }
 
 std::optional<std::uint64_t> InviteClient::next_deadline_ms() const {
-    std::optional<std::uint64_t> earliest;
-    for (const auto& timer : {timer_a_due_ms_, timer_b_due_ms_, timer_d_due_ms_, timer_m_due_ms_}) {
-        if (timer && (!earliest || *timer < *earliest)) earliest = timer;
-    }
-    return earliest;
+    return earliest_due_ms({timer_a_due_ms_, timer_b_due_ms_, timer_d_due_ms_, timer_m_due_ms_});
 }
 
 std::string_view InviteClient::state_name() const {

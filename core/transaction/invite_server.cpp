@@ -3,17 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/transaction/timer_slots.hpp"
+
 namespace sipcc {
 namespace {
-
-// RFC 6026 §7.1 (timers.hpp lists the RFC 3261 timers only).
-std::uint64_t timer_l_ms(const TimerConfig& timers) {
-    return 64 * timers.t1_ms;
-}
-
-bool is_due(const std::optional<std::uint64_t>& timer_due_ms, std::uint64_t now_ms) {
-    return timer_due_ms && *timer_due_ms <= now_ms;
-}
 
 std::string to_tag_of(const Message& message) {
     auto to = message.to();
@@ -91,7 +84,7 @@ bool InviteServer::respond(std::uint64_t now_ms, Message response,
             final_to_tag_ = to_tag_of(response);
             if (code < 300) {
                 state_ = State::Accepted;
-                timer_l_due_ms_ = now_ms + timer_l_ms(timers_);
+                timer_l_due_ms_ = now_ms + timers_.timer_l_ms();
             } else {
                 state_ = State::Completed;
                 // §17.2.1: only an unreliable transport needs our final response re-sent.
@@ -139,11 +132,7 @@ void InviteServer::on_transport_error(std::string reason, std::deque<Transaction
 }
 
 std::optional<std::uint64_t> InviteServer::next_deadline_ms() const {
-    std::optional<std::uint64_t> earliest;
-    for (const auto& timer : {timer_g_due_ms_, timer_h_due_ms_, timer_i_due_ms_, timer_l_due_ms_}) {
-        if (timer && (!earliest || *timer < *earliest)) earliest = timer;
-    }
-    return earliest;
+    return earliest_due_ms({timer_g_due_ms_, timer_h_due_ms_, timer_i_due_ms_, timer_l_due_ms_});
 }
 
 std::string_view InviteServer::state_name() const {

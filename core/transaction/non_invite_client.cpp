@@ -3,15 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/transaction/timer_slots.hpp"
+
 namespace sipcc {
-namespace {
-
-bool is_due(const std::optional<std::uint64_t>& timer_due_ms, std::uint64_t now_ms) {
-    return timer_due_ms && *timer_due_ms <= now_ms;
-}
-
-}  // namespace
-
 NonInviteClient::NonInviteClient(TransactionId id, const TimerConfig& timers, Message request,
                                  Peer destination)
     : id_(id),
@@ -81,11 +75,7 @@ void NonInviteClient::on_transport_error(std::string reason, std::deque<Transact
 }
 
 std::optional<std::uint64_t> NonInviteClient::next_deadline_ms() const {
-    std::optional<std::uint64_t> earliest;
-    for (const auto& timer : {timer_e_due_ms_, timer_f_due_ms_, timer_k_due_ms_}) {
-        if (timer && (!earliest || *timer < *earliest)) earliest = timer;
-    }
-    return earliest;
+    return earliest_due_ms({timer_e_due_ms_, timer_f_due_ms_, timer_k_due_ms_});
 }
 
 std::string_view NonInviteClient::state_name() const {

@@ -20,6 +20,9 @@ struct TimerConfig {
     [[nodiscard]] std::uint64_t timer_i_ms() const { return t4_ms; }             // wait for ACK retransmits (unreliable)
     [[nodiscard]] std::uint64_t timer_j_ms() const { return 64 * t1_ms; }        // wait for non-INVITE request retransmits (unreliable)
     [[nodiscard]] std::uint64_t timer_k_ms() const { return t4_ms; }             // wait for response retransmits (unreliable)
+    // RFC 6026: how long the Accepted state lasts (2xx retransmissions / ACKs).
+    [[nodiscard]] std::uint64_t timer_l_ms() const { return 64 * t1_ms; }        // INVITE server, Accepted
+    [[nodiscard]] std::uint64_t timer_m_ms() const { return 64 * t1_ms; }        // INVITE client, Accepted
 };
 
 }  // namespace sipcc
