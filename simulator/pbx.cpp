@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::uint16_t kDefaultSipPort = 5060;
 constexpr std::uint16_t kDefaultSipsPort = 5061;
-constexpr int kDefaultMaxForwards = 70;  // §16.6 step 3
+constexpr std::uint32_t kDefaultMaxForwards = 70;  // §16.6 step 3
 constexpr std::string_view kAllow =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, REFER, NOTIFY, SUBSCRIBE, INFO, UPDATE, MESSAGE";
 
@@ -300,9 +300,11 @@ void Pbx::handle_request(std::uint64_t now_ms, Message request, const Peer& sour
     // §16.4 route information preprocessing. A strict router put our Record-Route into the
     // Request-URI: the real Request-URI is the last Route.
     const Uri& request_uri = request.request_uri;
-    if (!routes->empty() && request_uri.user.empty() && request_uri.host == config_.address.ip &&
+    const bool is_our_record_route =
+        request_uri.user.empty() && request_uri.host == config_.address.ip &&
         request_uri.port.value_or(kDefaultSipPort) == config_.address.port &&
-        find_parameter(request_uri.params, "lr") != nullptr) {
+        find_parameter(request_uri.params, "lr") != nullptr;
+    if (!routes->empty() && is_our_record_route) {
         request.request_uri = routes->back().uri;
         remove_last_value(request, "Route");
         routes->pop_back();
@@ -334,7 +336,7 @@ void Pbx::handle_request(std::uint64_t now_ms, Message request, const Peer& sour
     }
 
     // From here on the request is proxied: §16.3 Max-Forwards, §16.5 credentials, targets.
-    int max_forwards = kDefaultMaxForwards;
+    std::uint32_t max_forwards = kDefaultMaxForwards;
     if (const auto* value = request.header("Max-Forwards")) {
         const auto parsed = parse_unsigned(*value);
         if (!parsed) {
@@ -345,7 +347,7 @@ void Pbx::handle_request(std::uint64_t now_ms, Message request, const Peer& sour
             respond(request, source, 483);
             return;
         }
-        max_forwards = static_cast<int>(std::min<std::uint32_t>(*parsed, 256)) - 1;
+        max_forwards = *parsed - 1;
     }
 
     const bool needs_credentials =

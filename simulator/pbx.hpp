@@ -70,23 +70,26 @@ struct PbxConfig {
     std::uint64_t seed = 1;  // nonces, the digest secret and our To tags derive from it
 };
 
+// What the PBX did; see docs/pbx-model.md for exactly what each one counts.
 struct PbxCounters {
-    std::uint64_t requests_received = 0;   // parsed requests, retransmissions included
-    std::uint64_t requests_forwarded = 0;  // sent on to the next hop
+    std::uint64_t requests_received = 0;  // parsed requests, retransmissions included
+    std::uint64_t requests_forwarded = 0;
     std::uint64_t responses_received = 0;
-    std::uint64_t responses_forwarded = 0;     // sent on to the next Via
-    std::uint64_t responses_sent = 0;          // answered by the PBX itself (all codes)
-    std::uint64_t challenges_sent = 0;         // 401 and 407
-    std::uint64_t auth_failures = 0;           // credentials refused (wrong password, unknown user,
-                                               // replayed or malformed digest, 403)
+    std::uint64_t responses_forwarded = 0;  // every copy
+    std::uint64_t responses_sent = 0;       // answered by the PBX itself, any code
+    std::uint64_t challenges_sent = 0;      // 401 and 407
+    // Credentials refused: wrong password, unknown user, unknown, replayed or malformed
+    // digest, credentials of another user (403).
+    std::uint64_t auth_failures = 0;
     std::uint64_t registrations_active = 0;    // live contact bindings at the time asked
     std::uint64_t registrations_accepted = 0;  // REGISTER answered 200
-    std::uint64_t calls_ok = 0;           // 2xx to INVITE forwarded (once per call, not per copy)
-    std::uint64_t calls_failed = 0;       // final >= 300 to INVITE forwarded (once per call)
-    std::uint64_t not_found = 0;          // 404 answered by the PBX itself
-    std::uint64_t too_many_hops = 0;      // 483 answered
-    std::uint64_t acks_absorbed = 0;      // ACKs for our own non-2xx answers
-    std::uint64_t malformed_dropped = 0;  // unparsable, or unanswerable and broken
+    // Final responses to INVITE forwarded from downstream, each counted once, not per copy.
+    std::uint64_t calls_ok = 0;                 // 2xx
+    std::uint64_t calls_failed = 0;             // >= 300
+    std::uint64_t not_found = 0;                // 404 answered by the PBX itself
+    std::uint64_t too_many_hops = 0;            // 483 answered
+    std::uint64_t acks_absorbed = 0;            // ACKs for our own non-2xx answers
+    std::uint64_t malformed_dropped = 0;        // unparsable, no Via, or a broken ACK
     std::uint64_t stray_responses_dropped = 0;  // top Via not ours, or no Via below it
 };
 

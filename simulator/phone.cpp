@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <type_traits>
 #include <variant>
 
@@ -94,6 +95,7 @@ const std::string* ReceivedRequest::header(std::string_view name) const {
 }
 
 Phone::Phone(PhoneConfig config) : config_(std::move(config)), engine_(config_.engine) {
+    if (config_.registrar) register_at_ms_ = config_.register_delay_ms;
     const auto& behavior = config_.behavior;
     if (behavior.challenge_refer) {
         auth::DigestServerConfig digest;
@@ -147,6 +149,7 @@ std::optional<std::uint64_t> Phone::next_timeout() const {
         consider(call.hang_up_at_ms);
     }
     for (const auto& [id, transfer] : transfers_) consider(next_notify_deadline(transfer));
+    consider(register_at_ms_);
     return deadline;
 }
 
@@ -421,6 +424,9 @@ void Phone::on_response(std::uint64_t now_ms, const ResponseEvent& event) {
         case Purpose::notify:
             if (code >= 200) on_notify_answer(now_ms, own.owner, code);
             break;
+        case Purpose::registration:
+            if (code >= 200) on_register_answer(now_ms, &event.response);
+            break;
         case Purpose::bye:
             break;
     }
@@ -485,6 +491,9 @@ void Phone::on_request_failed(std::uint64_t now_ms, const RequestFailedEvent& ev
         case Purpose::notify:
             on_notify_answer(now_ms, own.owner, 408);
             break;
+        case Purpose::registration:
+            on_register_answer(now_ms, nullptr);
+            break;
         case Purpose::bye:
             break;
     }
@@ -515,7 +524,41 @@ void Phone::on_dialog_terminated(std::uint64_t now_ms, const DialogTerminatedEve
 // --------------------------------------------------------------------------------------------
 // Own timers and actions
 
+void Phone::send_register(std::uint64_t now_ms) {
+    register_at_ms_.reset();
+    auto registrar = parse_host_port(*config_.registrar);
+    OutgoingRequest request;
+    request.method = "REGISTER";
+    request.request_uri.host = registrar ? registrar->host : *config_.registrar;
+    if (registrar) request.request_uri.port = registrar->port;
+    request.from.uri.user = config_.user;
+    request.from.uri.host =
+        config_.domain.empty() ? config_.engine.local_address.ip : config_.domain;
+    request.to = request.from;
+    request.headers.push_back({"Expires", std::to_string(config_.register_expires_s)});
+    const auto handle = engine_.send_request(now_ms, std::move(request));
+    if (handle != 0) own_requests_[handle] = {Purpose::registration, 0};
+}
+
+// `response` is null when the REGISTER failed without one (timeout, auth refused).
+void Phone::on_register_answer(std::uint64_t now_ms, const Message* response) {
+    if (response == nullptr || response->status_code >= 300) {
+        registered_ = false;
+        ++counters_.registration_failures;
+        return;
+    }
+    registered_ = true;
+    ++counters_.registrations_ok;
+    // Refresh at half of what the registrar granted (Expires, else what we asked).
+    std::uint64_t granted_s = config_.register_expires_s;
+    if (const auto* expires = response->header("Expires")) {
+        granted_s = std::strtoull(expires->c_str(), nullptr, 10);
+    }
+    if (granted_s > 0) register_at_ms_ = now_ms + granted_s * 1000 / 2;
+}
+
 void Phone::run_timers(std::uint64_t now_ms) {
+    if (register_at_ms_ && *register_at_ms_ <= now_ms && config_.registrar) send_register(now_ms);
     std::vector<std::uint64_t> to_answer, to_hang_up;
     for (auto& call : calls_) {
         if (call.answer_at_ms && *call.answer_at_ms <= now_ms) to_answer.push_back(call.id);

@@ -80,8 +80,13 @@ struct PhoneConfig {
     std::string user = "phone";  // our SIP user: From of the calls we place
     std::string domain;          // host of our address of record; empty: our IP
     std::string display_name;
-    EngineConfig engine;
+    EngineConfig engine;  // engine.password answers the registrar's (and proxies') challenges
     PhoneBehavior behavior;
+    // Register our AOR (user@domain) at this registrar ("host:port") when
+    // started, and refresh at half the granted time.
+    std::optional<std::string> registrar;
+    std::uint32_t register_expires_s = 3600;
+    std::uint64_t register_delay_ms = 0;  // when the first REGISTER goes out
 };
 
 // What the phone is doing; with several calls, the first that applies in this order.
@@ -104,6 +109,8 @@ struct PhoneCounters {
     std::uint64_t refer_challenges_sent = 0;
     std::uint64_t notifies_sent = 0;
     std::uint64_t byes_sent = 0;
+    std::uint64_t registrations_ok = 0;       // 2xx to our REGISTER
+    std::uint64_t registration_failures = 0;  // failure response, timeout or auth refused
 };
 
 // One request as the phone saw it. ACK, CANCEL and BYE (which the engine
@@ -157,6 +164,8 @@ public:
     // --- observation ---
     [[nodiscard]] PhoneActivity activity() const;
     [[nodiscard]] const PhoneCounters& counters() const { return counters_; }
+    // True while the registrar holds a binding for us (PhoneConfig::registrar).
+    [[nodiscard]] bool registered() const { return registered_; }
     [[nodiscard]] const std::deque<ReceivedRequest>& received_requests() const { return received_; }
     // Received requests of one method, in order.
     [[nodiscard]] std::vector<ReceivedRequest> received(std::string_view method) const;
@@ -204,11 +213,14 @@ private:
         std::uint64_t next_notify_at_ms = 0;  // pacing
     };
 
-    enum class Purpose { invite, notify, bye };
+    enum class Purpose { invite, notify, bye, registration };
     struct OwnRequest {
         Purpose purpose = Purpose::invite;
         std::uint64_t owner = 0;  // call id (invite, bye) or transfer id (notify)
     };
+
+    void send_register(std::uint64_t now_ms);
+    void on_register_answer(std::uint64_t now_ms, const Message* response);
 
     // Engine events
     void process(std::uint64_t now_ms);
@@ -269,6 +281,8 @@ private:
     std::unordered_map<DialogId, int> subscriptions_per_dialog_;
 
     PhoneCounters counters_;
+    std::optional<std::uint64_t> register_at_ms_;  // next REGISTER (0: at start)
+    bool registered_ = false;
     std::deque<ReceivedRequest> received_;
     std::vector<TransferRecord> transfer_log_;
 };

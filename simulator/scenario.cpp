@@ -174,7 +174,8 @@ LinkConditions read_conditions(Fields& fields, LinkConditions defaults) {
 
 PhoneSpec read_phone(Loader& loader, const json& value, const std::vector<PathStep>& path) {
     Fields f(loader, value, path,
-             {"name", "address", "user", "domain", "display_name", "outbound_proxy", "answer",
+             {"name", "address", "user", "domain", "display_name", "outbound_proxy", "registrar",
+              "password", "register_expires_s", "register_delay_ms", "answer",
               "answer_after_ms", "reject_code", "send_ringing", "hang_up_after_ms", "refer",
               "refer_reject_code", "refer_accept_code", "challenge_refer", "refer_password",
               "requires_user_phone", "notify_before_202", "send_no_notify", "only_final_notify",
@@ -186,6 +187,11 @@ PhoneSpec read_phone(Loader& loader, const json& value, const std::vector<PathSt
     phone.config.domain = f.text("domain");
     phone.config.display_name = f.text("display_name");
     if (f.has("outbound_proxy")) phone.outbound_proxy = f.text("outbound_proxy");
+    if (f.has("registrar")) phone.registrar = f.text("registrar");
+    phone.config.engine.password = f.text("password");
+    phone.config.register_expires_s =
+        static_cast<std::uint32_t>(f.count("register_expires_s", 3600, 86400));
+    phone.config.register_delay_ms = f.count("register_delay_ms", 0);
     auto& b = phone.config.behavior;
     b.answer_mode = f.choice("answer", AnswerMode::answer,
                              {{"answer", AnswerMode::answer}, {"busy", AnswerMode::busy},
@@ -248,6 +254,36 @@ ControllerSpec read_controller(Loader& loader, const json& value, const std::vec
     return spec;
 }
 
+PbxSpec read_pbx(Loader& loader, const json& value, const std::vector<PathStep>& path) {
+    Fields f(loader, value, path,
+             {"name", "address", "domain", "realm", "users", "challenge_register",
+              "challenge_invite", "challenge_refer", "routes", "record_route",
+              "quirk_misroute_in_dialog_refer", "default_expires_s"});
+    PbxSpec spec;
+    auto& c = spec.config;
+    spec.name = f.text("name", "pbx");
+    c.address = f.address("address", true);
+    c.domain = f.text("domain", c.domain);
+    c.realm = f.text("realm");
+    f.list("users", [&](const json& user, const std::vector<PathStep>& user_path) {
+        Fields u(loader, user, user_path, {"user", "password"});
+        c.users.push_back({u.text("user", {}, true), u.text("password", {}, true)});
+    });
+    c.challenge_register = f.flag("challenge_register", c.challenge_register);
+    c.challenge_invite = f.flag("challenge_invite", c.challenge_invite);
+    c.challenge_refer = f.flag("challenge_refer", c.challenge_refer);
+    c.record_route = f.flag("record_route", c.record_route);
+    c.quirk_misroute_in_dialog_refer =
+        f.flag("quirk_misroute_in_dialog_refer", c.quirk_misroute_in_dialog_refer);
+    c.default_expires_s = static_cast<std::uint32_t>(f.count("default_expires_s", 3600, 86400));
+    f.list("routes", [&](const json& route, const std::vector<PathStep>& route_path) {
+        Fields r(loader, route, route_path, {"prefix", "to", "strip", "add"});
+        spec.routes.push_back({r.text("prefix", {}, true), r.text("to", {}, true),
+                               static_cast<std::size_t>(r.count("strip", 0, 32)), r.text("add")});
+    });
+    return spec;
+}
+
 }  // namespace
 
 Result<Scenario> parse_scenario(const std::string& text, const std::string& file) {
@@ -267,7 +303,7 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& file
     scenario.file = file;
     Fields top(loader, root, {},
                {"name", "description", "seed", "max_duration_ms", "network", "phones",
-                "controller", "names", "actions", "expect"});
+                "controller", "pbx", "names", "actions", "expect"});
     scenario.name = top.text("name", {}, true);
     scenario.description = top.text("description");
     scenario.seed = top.count("seed", 1);
@@ -312,6 +348,10 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& file
     } else {
         scenario.controller = read_controller(loader, top.raw("controller"), top.path("controller"));
         scenario.controller.config.engine.seed = scenario.seed;
+    }
+    if (top.has("pbx")) {
+        scenario.pbx = read_pbx(loader, top.raw("pbx"), top.path("pbx"));
+        scenario.pbx->config.seed = scenario.seed;
     }
     if (top.has("names")) {
         if (!top.raw("names").is_object()) {

@@ -10,6 +10,7 @@
 
 #include "core/callcontrol/call_state.hpp"
 #include "core/callcontrol/controller_config.hpp"
+#include "simulator/pbx.hpp"
 #include "simulator/phone.hpp"
 #include "simulator/virtual_network.hpp"
 
@@ -32,6 +33,20 @@ struct PhoneSpec {
     std::string name;
     PhoneConfig config;
     std::optional<std::string> outbound_proxy;  // node name or host:port
+    std::optional<std::string> registrar;       // node name or host:port
+};
+
+struct PbxRouteSpec {
+    std::string prefix;
+    std::string to;  // node name or host:port
+    std::size_t strip_digits = 0;
+    std::string add_prefix;
+};
+
+struct PbxSpec {
+    std::string name = "pbx";
+    PbxConfig config;
+    std::vector<PbxRouteSpec> routes;
 };
 
 struct ControllerSpec {
@@ -82,6 +97,7 @@ struct Scenario {
     std::vector<PartitionSpec> partitions;
     std::vector<PhoneSpec> phones;
     ControllerSpec controller;
+    std::optional<PbxSpec> pbx;
     std::map<std::string, std::string> names;  // DNS name -> node name
     std::vector<ActionSpec> actions;
     std::vector<CallExpectation> calls;

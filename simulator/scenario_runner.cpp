@@ -64,21 +64,39 @@ std::string join_states(const std::vector<CallState>& states) {
 class Farm {
 public:
     Farm(const Scenario& scenario, std::uint64_t seed) : scenario_(scenario), network_(seed) {
+        // Every node's address first, so references by node name resolve.
+        for (const auto& phone : scenario.phones) {
+            addresses_[phone.name] = phone.config.engine.local_address;
+        }
+        addresses_[scenario.controller.name] = scenario.controller.config.engine.local_address;
+        if (scenario.pbx) addresses_[scenario.pbx->name] = scenario.pbx->config.address;
+
+        if (scenario.pbx) {
+            auto config = scenario.pbx->config;
+            config.seed = seed;
+            for (const auto& route : scenario.pbx->routes) {
+                config.routes.push_back(
+                    {route.prefix, resolve_node(route.to), route.strip_digits, route.add_prefix});
+            }
+            pbx_ = std::make_unique<Pbx>(config);
+            if (!pbx_->setup_error().empty()) setup_error_ = scenario.file + ": pbx: " + pbx_->setup_error();
+        }
         for (std::size_t i = 0; i < scenario.phones.size(); ++i) {
             auto config = scenario.phones[i].config;
             config.engine.seed = seed * 1000 + i + 1;
             if (scenario.phones[i].outbound_proxy) {
                 config.engine.outbound_proxy = resolve_node(*scenario.phones[i].outbound_proxy);
             }
+            if (scenario.phones[i].registrar) {
+                config.registrar = resolve_node(*scenario.phones[i].registrar);
+            }
             phones_[scenario.phones[i].name] = std::make_unique<Phone>(config);
-            addresses_[scenario.phones[i].name] = config.engine.local_address;
         }
         auto controller_config = scenario.controller.config;
         controller_config.engine.seed = seed;
         if (scenario.controller.outbound_proxy) {
             controller_config.outbound_proxy = resolve_node(*scenario.controller.outbound_proxy);
         }
-        addresses_[scenario.controller.name] = controller_config.engine.local_address;
         auto controller = Controller::create(controller_config);
         if (!controller) {
             setup_error_ = scenario.file + ": controller: " + controller.error();
@@ -86,6 +104,7 @@ public:
         }
         controller_ = std::make_unique<ControllerNode>(std::move(controller).value());
         network_.add_node(*controller_);
+        if (pbx_) network_.add_node(*pbx_);
         for (auto& [name, phone] : phones_) network_.add_node(*phone);
         network_.set_default_conditions(scenario.network);
         for (const auto& link : scenario.links) {
@@ -102,6 +121,10 @@ public:
     VirtualNetwork& network() { return network_; }
     ControllerNode& controller() { return *controller_; }
     [[nodiscard]] const std::map<std::string, SocketAddress>& addresses() const { return addresses_; }
+    Pbx* pbx() { return pbx_.get(); }
+    [[nodiscard]] std::string scenario_pbx_name() const {
+        return scenario_.pbx ? scenario_.pbx->name : std::string();
+    }
     Phone* phone(const std::string& name) {
         auto it = phones_.find(name);
         return it == phones_.end() ? nullptr : it->second.get();
@@ -114,11 +137,9 @@ public:
 
 private:
     // A node name becomes its address; anything else is taken as host[:port].
-    std::string resolve_node(const std::string& name_or_address) {
-        for (const auto& phone : scenario_.phones) {
-            if (phone.name == name_or_address) return phone.config.engine.local_address.to_string();
-        }
-        return name_or_address;
+    std::string resolve_node(const std::string& name_or_address) const {
+        auto it = addresses_.find(name_or_address);
+        return it == addresses_.end() ? name_or_address : it->second.to_string();
     }
     std::string ip_of(const std::string& name) {
         auto it = addresses_.find(name);
@@ -131,6 +152,7 @@ private:
     VirtualNetwork network_;
     std::map<std::string, std::unique_ptr<Phone>> phones_;
     std::unique_ptr<ControllerNode> controller_;
+    std::unique_ptr<Pbx> pbx_;
     std::map<std::string, SocketAddress> addresses_;
     std::string setup_error_;
 };
@@ -142,9 +164,23 @@ std::optional<std::uint64_t> counter_value(Farm& farm, const std::string& node,
         if (counter == "dropped") return farm.network().dropped();
         return std::nullopt;
     }
+    if (auto* pbx = farm.pbx(); pbx && farm.scenario_pbx_name() == node) {
+        const auto c = pbx->counters(farm.network().now_ms());
+        const std::map<std::string, std::uint64_t> values{
+            {"requests_received", c.requests_received}, {"requests_forwarded", c.requests_forwarded},
+            {"responses_forwarded", c.responses_forwarded}, {"challenges_sent", c.challenges_sent},
+            {"auth_failures", c.auth_failures}, {"registrations_active", c.registrations_active},
+            {"registrations_accepted", c.registrations_accepted}, {"calls_ok", c.calls_ok},
+            {"calls_failed", c.calls_failed}, {"not_found", c.not_found}};
+        auto it = values.find(counter);
+        if (it == values.end()) return std::nullopt;
+        return it->second;
+    }
     if (auto* phone = farm.phone(node)) {
         const auto& c = phone->counters();
         const std::map<std::string, std::uint64_t> values{
+            {"registrations_ok", c.registrations_ok},
+            {"registration_failures", c.registration_failures},
             {"invites_received", c.invites_received}, {"calls_answered", c.calls_answered},
             {"calls_placed", c.calls_placed},         {"refers_received", c.refers_received},
             {"refers_accepted", c.refers_accepted},   {"refer_challenges_sent", c.refer_challenges_sent},
@@ -309,6 +345,7 @@ ScenarioResult run_scenario(const Scenario& scenario, std::optional<std::uint64_
     result.trace_hash = hash_trace(trace);
     std::vector<LadderHost> hosts;
     hosts.push_back({farm.address_of(scenario.controller.name).value(), scenario.controller.name});
+    if (scenario.pbx) hosts.push_back({scenario.pbx->config.address, scenario.pbx->name});
     for (const auto& phone : scenario.phones) {
         hosts.push_back({phone.config.engine.local_address, phone.name});
     }

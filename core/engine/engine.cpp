@@ -2,6 +2,8 @@
 // layer and the client/server halves (engine_client.cpp, engine_server.cpp).
 #include "core/engine/engine.hpp"
 
+#include <algorithm>
+
 #include "core/engine/engine_impl.hpp"
 #include "core/message/builder.hpp"
 #include "core/message/parser.hpp"
@@ -303,8 +305,11 @@ RequestHandle Engine::send_request(std::uint64_t now_ms, OutgoingRequest outgoin
     request.add_header("To", outgoing.to.to_string());
     request.add_header("Call-ID", impl.random.token(20));
     request.add_header("CSeq", CSeq{1, outgoing.method}.to_string());
-    if (outgoing.method == "INVITE" || outgoing.method == "SUBSCRIBE" ||
-        outgoing.method == "REFER" || outgoing.method == "REGISTER") {
+    const bool contact_given =
+        std::any_of(outgoing.headers.begin(), outgoing.headers.end(),
+                    [](const Header& h) { return iequals(h.name, "Contact"); });
+    if (!contact_given && (outgoing.method == "INVITE" || outgoing.method == "SUBSCRIBE" ||
+                           outgoing.method == "REFER" || outgoing.method == "REGISTER")) {
         request.add_header("Contact", impl.contact_for(outgoing.from.uri.user).to_string());
     }
     request.add_header("User-Agent", impl.config.user_agent);

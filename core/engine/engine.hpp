@@ -21,21 +21,21 @@ namespace sipcc {
 
 // A request outside any dialog (INVITE, REGISTER, OPTIONS, MESSAGE ...).
 struct OutgoingRequest {
-    std::string method;
-    Uri request_uri;
-    NameAddr from;  // the engine adds a tag when it has none
-    NameAddr to;
-    std::vector<Header> headers;  // extra headers, in order
-    std::string body;
-    std::string content_type;  // required when body is not empty
+    std::string method{};
+    Uri request_uri{};
+    NameAddr from{};  // the engine adds a tag when it has none
+    NameAddr to{};
+    std::vector<Header> headers{};  // extra headers, in order (a Contact here replaces ours)
+    std::string body{};
+    std::string content_type{};  // required when body is not empty
 };
 
 // A request inside a dialog (REFER, BYE, NOTIFY, INFO ...).
 struct InDialogRequest {
-    std::string method;
-    std::vector<Header> headers;
-    std::string body;
-    std::string content_type;
+    std::string method{};
+    std::vector<Header> headers{};
+    std::string body{};
+    std::string content_type{};
 };
 
 struct EngineCounters {
