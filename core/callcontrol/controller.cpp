@@ -75,6 +75,7 @@ struct Controller::Call {
     bool refer_accepted = false;
     bool notify_expected = true;
     std::uint64_t deadline_ms = 0;  // no-answer, then NOTIFY wait; 0 = none
+    std::vector<RequestHandle> requests;  // every request sent for it, to unmap when forgotten
 };
 
 Controller::Controller(ControllerConfig config)
@@ -94,6 +95,9 @@ Result<Controller> Controller::create(ControllerConfig config) {
         return Error{"config: mode direct needs outbound_proxy (the phone's address)"};
     }
     if (config.notify_wait_ms == 0) return Error{"config: notify_wait_ms must be above 0"};
+    if (config.max_finished_calls == 0) {
+        return Error{"config: max_finished_calls must be at least 1"};
+    }
     if (auto rules = addressing::validate_rules(config.dialing_rules); !rules) {
         return Error{"config: dialing rules: " + rules.error()};
     }
@@ -151,7 +155,7 @@ Result<CallId> Controller::click_to_dial(std::uint64_t now_ms, std::string_view 
     auto& ref = *call;
     calls_.emplace(id, std::move(call));
     ref.invite = engine_.send_request(now_ms, make_invite(std::string(number)));
-    call_by_request_[ref.invite] = id;
+    track_request(ref, ref.invite);
     advance(now_ms, ref, CallState::dialing);
     arm_timer(ref, now_ms + config_.caller_answer_timeout_ms);
     process_engine_events(now_ms);
@@ -322,7 +326,7 @@ void Controller::send_refer(std::uint64_t now_ms, Call& call) {
     refer.headers.push_back({"Referred-By", "<sip:" + config_.user + "@" + config_.domain + ">"});
     if (config_.refer_sub_false) refer.headers.push_back({"Refer-Sub", "false"});
     call.refer = engine_.send_in_dialog(now_ms, *call.dialog, std::move(refer));
-    call_by_request_[call.refer] = call.snapshot.id;
+    track_request(call, call.refer);
     arm_timer(call, now_ms + config_.notify_wait_ms);
 }
 
@@ -464,10 +468,30 @@ void Controller::finish(std::uint64_t now_ms, Call& call, CallState state, Disco
     if (call.dialog) {
         if (call.our_leg_up) {
             const auto bye = engine_.send_in_dialog(now_ms, *call.dialog, {"BYE", {}, {}, {}});
-            if (bye != 0) call_by_request_[bye] = call.snapshot.id;
+            if (bye != 0) track_request(call, bye);
             call.our_leg_up = false;
         }
         engine_.keep_dialog_for_subscription(*call.dialog, false);
+    }
+    finished_calls_.push_back(call.snapshot.id);
+    forget_old_calls();
+}
+
+void Controller::track_request(Call& call, RequestHandle request) {
+    call_by_request_[request] = call.snapshot.id;
+    call.requests.push_back(request);
+}
+
+// A long-running controller must not grow with every call it ever placed.
+void Controller::forget_old_calls() {
+    while (finished_calls_.size() > config_.max_finished_calls) {
+        const CallId oldest = finished_calls_.front();
+        finished_calls_.pop_front();
+        auto it = calls_.find(oldest);
+        if (it == calls_.end()) continue;
+        for (auto request : it->second->requests) call_by_request_.erase(request);
+        if (it->second->dialog) call_by_dialog_.erase(*it->second->dialog);
+        calls_.erase(it);
     }
 }
 

@@ -80,6 +80,8 @@ private:
     void finish(std::uint64_t now_ms, Call& call, CallState state, DisconnectCause cause,
                 int sip_code, std::string detail);
     void arm_timer(Call& call, std::uint64_t at_ms);
+    void track_request(Call& call, RequestHandle request);
+    void forget_old_calls();
     OutgoingRequest make_invite(const std::string& number) const;
 
     ControllerConfig config_;
@@ -89,6 +91,7 @@ private:
     std::unordered_map<RequestHandle, CallId> call_by_request_;
     std::unordered_map<DialogId, CallId> call_by_dialog_;
     std::multimap<std::uint64_t, CallId> timers_;
+    std::deque<CallId> finished_calls_;  // oldest first, forgotten beyond max_finished_calls
     std::deque<CallEvent> call_events_;
 };
 

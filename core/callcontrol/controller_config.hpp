@@ -29,6 +29,8 @@ struct ControllerConfig {
     bool refer_sub_false = false;            // RFC 4488: ask for no NOTIFYs
     std::uint64_t notify_wait_ms = 32000;    // time for a final NOTIFY after the REFER
     std::uint64_t caller_answer_timeout_ms = 60000;  // then CANCEL: caller no answer
+    // Finished calls stay queryable (call(id)) until this many newer ones finished.
+    std::size_t max_finished_calls = 1024;
     addressing::DialingRules dialing_rules;
     addressing::UriFormat target_format = addressing::UriFormat::sip_user_phone;
     // Transport, local address, timers, seed, user agent.

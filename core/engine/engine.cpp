@@ -91,6 +91,16 @@ void Engine::Impl::drain_transactions(std::uint64_t now_ms) {
                                          e.reason);
                         }
                     } else if constexpr (std::is_same_v<T, TransactionTerminated>) {
+                        // A finished request whose last transaction is gone is forgotten
+                        // (an auth retry leaves the old transaction behind: keep those).
+                        if (auto it = request_by_transaction.find(e.transaction);
+                            it != request_by_transaction.end()) {
+                            auto request = requests.find(it->second);
+                            if (request != requests.end() && request->second.finished &&
+                                request->second.transaction == e.transaction) {
+                                requests.erase(request);
+                            }
+                        }
                         request_by_transaction.erase(e.transaction);
                         incoming.erase(e.transaction);
                         capture_ok_for.erase(e.transaction);
@@ -442,6 +452,9 @@ std::size_t Engine::active_transactions() const {
 }
 std::size_t Engine::active_dialogs() const {
     return impl_->dialogs.size();
+}
+std::size_t Engine::active_requests() const {
+    return impl_->requests.size();
 }
 std::string Engine::random_token(std::size_t length) {
     return impl_->random.token(length);

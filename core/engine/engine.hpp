@@ -102,6 +102,8 @@ public:
     [[nodiscard]] const EngineConfig& config() const;
     [[nodiscard]] std::size_t active_transactions() const;
     [[nodiscard]] std::size_t active_dialogs() const;
+    // Requests of ours still remembered (until finished and their transaction is gone).
+    [[nodiscard]] std::size_t active_requests() const;
     // Fresh token from the seeded generator (for tags and ids of layers above).
     std::string random_token(std::size_t length = 16);
 

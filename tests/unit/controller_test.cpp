@@ -474,6 +474,25 @@ TEST_F(ClickToDial, TwoCallsAtOnceAreIndependent) {
     EXPECT_EQ(ctl->controller.call(second)->state, S::transferred);
 }
 
+TEST_F(ClickToDial, FinishedCallsAreForgottenBeyondTheHistoryLimit) {
+    auto config = controller_config();
+    config.max_finished_calls = 1;
+    start(config);
+    const auto first = dial();
+    const auto second = dial();
+    for (int i = 0; i < 2; ++i) {
+        auto next = phone_gets("INVITE");
+        ASSERT_TRUE(next);
+        phone_answers(*next, 486);
+    }
+    settle(40000);  // past Timer M / K: every transaction is gone
+    EXPECT_EQ(ctl->controller.call(first), nullptr) << "the oldest finished call is forgotten";
+    ASSERT_NE(ctl->controller.call(second), nullptr);
+    EXPECT_EQ(ctl->controller.call(second)->cause, C::caller_busy);
+    EXPECT_EQ(ctl->controller.engine().active_requests(), 0u) << "finished requests are released";
+    EXPECT_EQ(ctl->controller.engine().active_transactions(), 0u);
+}
+
 TEST(ControllerConfig, BadConfigNamesTheKey) {
     auto config = controller_config();
     config.domain.clear();
