@@ -67,6 +67,13 @@ struct Connection {
     bool closed = false;
 };
 
+// Each message is written whole, often two back to back (ACK then REFER): without
+// this, Nagle holds the second until the peer's delayed ACK, some 40 ms later.
+void set_no_delay(Connection& connection) {
+    error_code ignored;
+    connection.socket.set_option(tcp::no_delay(true), ignored);
+}
+
 }  // namespace
 
 struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
@@ -188,8 +195,7 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
                     if (error == asio::error::operation_aborted) return;
                     // e.g. an ICMP error for an earlier send: the socket is still usable.
                     ++self->counters.receive_errors;
-                    self->log("udp receive on " + self->local.to_string() + ": " +
-                              error.message());
+                    self->log("udp receive on " + self->local.to_string() + ": " + error.message());
                 } else {
                     const std::string_view bytes(self->udp_buffer.data(), size);
                     if (!is_keepalive(bytes)) {
@@ -202,26 +208,27 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
 
     void start_accept() {
         auto connection = std::make_shared<Connection>(io, options.max_message_bytes);
-        acceptor.async_accept(connection->socket, [self = shared_from_this(),
-                                                   connection](error_code error) {
-            if (self->closed) return;
-            if (error) {
-                if (error == asio::error::operation_aborted) return;
-                ++self->counters.receive_errors;
-                self->log("tcp accept on " + self->local.to_string() + ": " + error.message());
-            } else {
-                ++self->counters.tcp_connections_accepted;
-                error_code endpoint_error;
-                const auto remote = connection->socket.remote_endpoint(endpoint_error);
-                if (!endpoint_error) {
-                    connection->remote = to_socket_address(remote);
-                    connection->established = true;
-                    self->adopt(connection);
-                    self->start_read(connection);
+        acceptor.async_accept(
+            connection->socket, [self = shared_from_this(), connection](error_code error) {
+                if (self->closed) return;
+                if (error) {
+                    if (error == asio::error::operation_aborted) return;
+                    ++self->counters.receive_errors;
+                    self->log("tcp accept on " + self->local.to_string() + ": " + error.message());
+                } else {
+                    ++self->counters.tcp_connections_accepted;
+                    error_code endpoint_error;
+                    const auto remote = connection->socket.remote_endpoint(endpoint_error);
+                    if (!endpoint_error) {
+                        set_no_delay(*connection);
+                        connection->remote = to_socket_address(remote);
+                        connection->established = true;
+                        self->adopt(connection);
+                        self->start_read(connection);
+                    }
                 }
-            }
-            self->start_accept();
-        });
+                self->start_accept();
+            });
     }
 
     void adopt(const std::shared_ptr<Connection>& connection) {
@@ -241,12 +248,11 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
                                            error == asio::error::eof ? "" : error.message());
                     return;
                 }
-                auto messages =
-                    connection->framer.feed({connection->read_buffer.data(), size});
+                auto messages = connection->framer.feed({connection->read_buffer.data(), size});
                 if (!messages) {
                     ++self->counters.tcp_framing_errors;
-                    self->close_connection(connection, "cannot frame the stream: " +
-                                                           messages.error());
+                    self->close_connection(connection,
+                                           "cannot frame the stream: " + messages.error());
                     return;
                 }
                 for (const auto& message : *messages) {
@@ -343,6 +349,7 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
                     return;
                 }
                 connection->established = true;
+                set_no_delay(*connection);
                 self->start_read(connection);
                 self->write_next(connection);
             });
@@ -393,27 +400,27 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
     void resolve(ResolveRequest request) {
         ++counters.resolutions;
         // No address_configured flag: a machine with only loopback must still find "localhost".
-        resolver.async_resolve(
-            udp::v4(), request.host, "", udp::resolver::flags(),
-            [self = shared_from_this(), id = request.id, host = request.host](
-                error_code error, const udp::resolver::results_type& results) {
-                if (self->closed || self->node == nullptr) return;
-                std::optional<std::string> ip;
-                std::string reason;
-                if (error) {
-                    reason = error.message();
-                } else if (results.empty()) {
-                    reason = "no A record";
-                } else {
-                    ip = results.begin()->endpoint().address().to_string();
-                }
-                if (!ip) {
-                    ++self->counters.resolution_failures;
-                    self->log("resolving " + host + ": " + reason);
-                }
-                self->node->on_resolved(self->now_ms(), id, std::move(ip), std::move(reason));
-                self->pump();
-            });
+        resolver.async_resolve(udp::v4(), request.host, "", udp::resolver::flags(),
+                               [self = shared_from_this(), id = request.id, host = request.host](
+                                   error_code error, const udp::resolver::results_type& results) {
+                                   if (self->closed || self->node == nullptr) return;
+                                   std::optional<std::string> ip;
+                                   std::string reason;
+                                   if (error) {
+                                       reason = error.message();
+                                   } else if (results.empty()) {
+                                       reason = "no A record";
+                                   } else {
+                                       ip = results.begin()->endpoint().address().to_string();
+                                   }
+                                   if (!ip) {
+                                       ++self->counters.resolution_failures;
+                                       self->log("resolving " + host + ": " + reason);
+                                   }
+                                   self->node->on_resolved(self->now_ms(), id, std::move(ip),
+                                                           std::move(reason));
+                                   self->pump();
+                               });
     }
 
     // --- the node's outputs and its timer ---
@@ -503,9 +510,8 @@ void AsioDriver::attach(sim::Node& node) {
     if (impl.closed || impl.node != nullptr) return;
     impl.node = &node;
     if (node.address() != impl.local) {
-        impl.log("the node's address " + node.address().to_string() +
-                 " is not the bound address " + impl.local.to_string() +
-                 " (its Via and Contact will be wrong)");
+        impl.log("the node's address " + node.address().to_string() + " is not the bound address " +
+                 impl.local.to_string() + " (its Via and Contact will be wrong)");
     }
     if (impl.udp_socket.is_open()) impl.start_udp_receive();
     if (impl.acceptor.is_open()) impl.start_accept();

@@ -21,8 +21,6 @@
 #include "transports/asio_driver.hpp"
 
 namespace sipcc::cli {
-void add_dial_command(CLI::App& app, int& exit_code);
-
 namespace {
 
 using namespace std::chrono_literals;
@@ -59,19 +57,28 @@ int exit_code_for(const CallSnapshot& call) {
         case DisconnectCause::caller_busy:
         case DisconnectCause::caller_no_answer:
         case DisconnectCause::caller_rejected:
-        case DisconnectCause::caller_hung_up: return kCallerFailed;
+        case DisconnectCause::caller_hung_up:
+            return kCallerFailed;
         case DisconnectCause::callee_busy:
         case DisconnectCause::callee_no_answer:
         case DisconnectCause::callee_rejected:
-        case DisconnectCause::callee_failure: return kCalleeFailed;
-        case DisconnectCause::refer_not_supported: return kReferNotSupported;
-        case DisconnectCause::authentication_failed: return kAuthenticationFailed;
-        case DisconnectCause::network_unreachable: return kNetwork;
+        case DisconnectCause::callee_failure:
+            return kCalleeFailed;
+        case DisconnectCause::refer_not_supported:
+            return kReferNotSupported;
+        case DisconnectCause::authentication_failed:
+            return kAuthenticationFailed;
+        case DisconnectCause::network_unreachable:
+            return kNetwork;
         case DisconnectCause::transfer_outcome_unknown:
-        case DisconnectCause::notify_timeout: return kOutcomeUnknown;
-        case DisconnectCause::cancelled_by_user: return kCancelled;
-        case DisconnectCause::bad_number: return kUsage;
-        case DisconnectCause::none: break;
+        case DisconnectCause::notify_timeout:
+            return kOutcomeUnknown;
+        case DisconnectCause::cancelled_by_user:
+            return kCancelled;
+        case DisconnectCause::bad_number:
+            return kUsage;
+        case DisconnectCause::none:
+            break;
     }
     return kOutcomeUnknown;  // not final: we gave up waiting
 }
@@ -145,13 +152,12 @@ int run_dial(const DialOptions& options) {
     }
     const CallSnapshot* snapshot = node.controller.call(*call);
     const auto& settings = node.controller.config();
+    std::string route = "through " + settings.outbound_proxy.value_or(settings.domain);
+    if (settings.mode == ClickToDialMode::direct) route = "direct to " + *settings.outbound_proxy;
     std::cout << "sipcc dial: " << options.number << " -> " << snapshot->target_uri << "\n"
               << "  ringing " << settings.extension.value_or(settings.user) << "@"
-              << settings.domain << " first ("
-              << (settings.mode == ClickToDialMode::refer ? "refer" : "direct") << " mode"
-              << (settings.outbound_proxy ? " via " + *settings.outbound_proxy : std::string())
-              << ", " << to_string(settings.engine.transport) << " from " << bound->to_string()
-              << ")\n"
+              << settings.domain << " first (" << route << ", "
+              << to_string(settings.engine.transport) << " from " << bound->to_string() << ")\n"
               << std::flush;
 
     std::size_t printed = 0;
@@ -160,7 +166,8 @@ int run_dial(const DialOptions& options) {
         for (; printed < node.call_events.size(); ++printed) {
             const auto& event = node.call_events[printed];
             std::cout << seconds(event.at_ms) << "  " << to_string(event.state);
-            if (event.cause != DisconnectCause::none) std::cout << " (" << to_string(event.cause) << ")";
+            if (event.cause != DisconnectCause::none)
+                std::cout << " (" << to_string(event.cause) << ")";
             if (event.sip_code != 0) std::cout << "  [" << event.sip_code << "]";
             if (!event.detail.empty()) std::cout << "  " << event.detail;
             std::cout << "\n" << std::flush;
@@ -215,7 +222,8 @@ int run_dial(const DialOptions& options) {
                   << " lookup\n";
     }
     std::cout << "\nresult: " << to_string(snapshot->state);
-    if (snapshot->cause != DisconnectCause::none) std::cout << " (" << to_string(snapshot->cause) << ")";
+    if (snapshot->cause != DisconnectCause::none)
+        std::cout << " (" << to_string(snapshot->cause) << ")";
     if (snapshot->sip_code != 0) std::cout << " [" << snapshot->sip_code << "]";
     std::cout << "\n" << std::flush;
 
@@ -231,8 +239,7 @@ void add_dial_command(CLI::App& app, int& exit_code) {
     auto* command = app.add_subcommand(
         "dial",
         "Click-to-dial on real sockets: ring the user's own phone, then REFER it to NUMBER");
-    command->add_option("NUMBER", options->number, "The number (or sip: URI) to call")
-        ->required();
+    command->add_option("NUMBER", options->number, "The number (or sip: URI) to call")->required();
     command->add_option("--config", options->config_path,
                         "JSON file with the same keys as the flags (flags win)");
     for (const auto& key : dial_config_keys()) {
@@ -240,6 +247,7 @@ void add_dial_command(CLI::App& app, int& exit_code) {
         const std::string name(key.name);
         auto* option = command->add_option(dial_config_flag(name), options->flag_text[name],
                                            std::string(key.help));
+        option->type_name(key.kind == DialConfigKind::number ? "N" : "TEXT");
         options->value_flags.emplace_back(name, option);
     }
     command->add_flag("--no-auto-answer", options->no_auto_answer,

@@ -12,6 +12,8 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_parse_command(CLI::App& app, int& exit_code);
 // `sipcc demo`: click-to-dial on the embedded simulated farm, with the ladder.
 void add_demo_command(CLI::App& app, int& exit_code);
+// `sipcc dial NUMBER`: a real click-to-dial on real sockets.
+void add_dial_command(CLI::App& app, int& exit_code);
 // `sipcc number INPUT`: how a pasted number is understood and the URI it would dial.
 void add_number_command(CLI::App& app, int& exit_code);
 

@@ -25,15 +25,18 @@ const std::vector<DialConfigKey> kKeys = {
     {"mode", Kind::text, "refer (INVITE via the PBX, default) or direct (straight to the phone)"},
     {"transport", Kind::text, "udp (default) or tcp"},
     {"bind", Kind::text, "Local ip[:port] to listen and send from (default 127.0.0.1:0, any port)"},
-    {"format", Kind::text, "How PSTN numbers are written: sip (default), international, national, tel"},
+    {"format", Kind::text,
+     "How PSTN numbers are written: sip (default), international, national, tel"},
     {"country", Kind::text, "Our country code, e.g. 43"},
     {"area", Kind::text, "Our area code, e.g. 1"},
     {"international_prefix", Kind::text, "Prefix for calls abroad (default 00)"},
     {"national_prefix", Kind::text, "Trunk prefix for national calls (default 0)"},
     {"outside_line", Kind::text, "Digits the PBX needs for an outside line, e.g. 0 or 9"},
-    {"national_length", Kind::number, "Digits of a national number without trunk prefix (0: unused)"},
+    {"national_length", Kind::number,
+     "Digits of a national number without trunk prefix (0: unused)"},
     {"notify_wait_ms", Kind::number, "Time for the final NOTIFY after the REFER (default 32000)"},
-    {"answer_timeout_ms", Kind::number, "Time for the phone to answer, then CANCEL (default 60000)"},
+    {"answer_timeout_ms", Kind::number,
+     "Time for the phone to answer, then CANCEL (default 60000)"},
     {"auto_answer", Kind::boolean, "Send auto-answer hints (Call-Info, Alert-Info, Answer-Mode)"},
     {"refer_sub_false", Kind::boolean, "Ask for no NOTIFYs (Refer-Sub: false, RFC 4488)"},
     {"t1_ms", Kind::number, "RFC 3261 T1, the round-trip estimate (default 500)"},
@@ -123,7 +126,14 @@ Reason read_host_port(const json& value, std::optional<std::string>& out) {
 Reason read_bind(const json& value, SocketAddress& out) {
     std::string text;
     if (auto reason = read_string(value, text)) return reason;
+    // parse_host_port refuses port 0, which here means "any free port".
     auto host_port = parse_host_port(text);
+    if (text.ends_with(":0")) {
+        if (auto without_port = parse_host_port(text.substr(0, text.size() - 2));
+            without_port && !without_port->port) {
+            host_port = without_port;
+        }
+    }
     if (!host_port || !is_numeric_ip(host_port->host)) {
         return "expected a numeric ip[:port] such as 127.0.0.1:5070 or [::1]:0, got " +
                in_quotes(text);

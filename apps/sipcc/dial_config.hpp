@@ -44,8 +44,7 @@ std::optional<std::string> set_dial_config_value(DialConfig& config, std::string
 
 // Applies every key of a JSON object. Errors read `key "mode": expected "refer" or
 // "direct"` and `key "modee" is unknown`.
-std::optional<std::string> apply_dial_config_json(DialConfig& config,
-                                                  const nlohmann::json& object);
+std::optional<std::string> apply_dial_config_json(DialConfig& config, const nlohmann::json& object);
 
 // Reads a JSON file and applies it. Errors start with the path:
 // `config.json: key "modee" is unknown`, `config.json: not JSON: ...`.

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     int exit_code = 0;
     sipcc::cli::add_demo_command(app, exit_code);
+    sipcc::cli::add_dial_command(app, exit_code);
     sipcc::cli::add_parse_command(app, exit_code);
     sipcc::cli::add_run_command(app, exit_code);
     sipcc::cli::add_number_command(app, exit_code);

@@ -182,8 +182,8 @@ TEST(AsioDriver, TimerDrivesRetransmissions) {
     driver.attach(node);
     node.engine.send_request(driver.now_ms(),
                              options_to("sip:x@127.0.0.1:" + std::to_string(silent_port)));
-    const bool failed = driver.run_until(
-        [&] { return !node.events_of<RequestFailedEvent>().empty(); }, 5s);
+    const bool failed =
+        driver.run_until([&] { return !node.events_of<RequestFailedEvent>().empty(); }, 5s);
     ASSERT_TRUE(failed);
     EXPECT_EQ(node.events_of<RequestFailedEvent>().front().cause, FailureCause::timeout);
     EXPECT_GE(driver.counters().messages_sent, 5u);
