@@ -31,6 +31,11 @@ public:
         controller.handle_resolved(now_ms, id, std::move(ip), std::move(error));
         drain();
     }
+    void on_send_failed(std::uint64_t now_ms, const Peer& destination,
+                        std::string reason) override {
+        controller.handle_send_failed(now_ms, destination, std::move(reason));
+        drain();
+    }
     [[nodiscard]] std::optional<std::uint64_t> next_timeout() const override {
         return controller.poll_timeout();
     }

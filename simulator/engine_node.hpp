@@ -30,6 +30,11 @@ public:
         engine.handle_resolved(now_ms, id, std::move(ip), std::move(error));
         drain_events();
     }
+    void on_send_failed(std::uint64_t now_ms, const Peer& destination,
+                        std::string reason) override {
+        engine.handle_send_failed(now_ms, destination, std::move(reason));
+        drain_events();
+    }
     [[nodiscard]] std::optional<std::uint64_t> next_timeout() const override {
         return engine.poll_timeout();
     }

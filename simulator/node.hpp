@@ -22,6 +22,13 @@ public:
     virtual void on_timeout(std::uint64_t now_ms) = 0;
     virtual void on_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
                              std::optional<std::string> ip, std::string error) = 0;
+    // The driver could not send to `destination` (TCP connect refused, ...).
+    // Nodes without transactions may ignore it.
+    virtual void on_send_failed(std::uint64_t now_ms, const Peer& destination, std::string reason) {
+        (void)now_ms;
+        (void)destination;
+        (void)reason;
+    }
     [[nodiscard]] virtual std::optional<std::uint64_t> next_timeout() const = 0;
     virtual std::optional<Transmit> poll_transmit() = 0;
     virtual std::optional<ResolveRequest> poll_resolve() = 0;

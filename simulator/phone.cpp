@@ -139,6 +139,11 @@ void Phone::on_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
     process(now_ms);
 }
 
+void Phone::on_send_failed(std::uint64_t now_ms, const Peer& destination, std::string reason) {
+    engine_.handle_send_failed(now_ms, destination, std::move(reason));
+    process(now_ms);
+}
+
 std::optional<std::uint64_t> Phone::next_timeout() const {
     std::optional<std::uint64_t> deadline = engine_.poll_timeout();
     const auto consider = [&deadline](std::optional<std::uint64_t> candidate) {

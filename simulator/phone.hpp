@@ -151,6 +151,8 @@ public:
     void on_timeout(std::uint64_t now_ms) override;
     void on_resolved(std::uint64_t now_ms, std::uint64_t resolve_id, std::optional<std::string> ip,
                      std::string error) override;
+    void on_send_failed(std::uint64_t now_ms, const Peer& destination,
+                        std::string reason) override;
     [[nodiscard]] std::optional<std::uint64_t> next_timeout() const override;
     std::optional<Transmit> poll_transmit() override;
     std::optional<ResolveRequest> poll_resolve() override;

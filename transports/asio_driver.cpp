@@ -272,25 +272,35 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
         }
     }
 
-    void send_failed(const std::string& what) {
+    void send_failed(const Peer& destination, const std::string& what) {
         ++counters.send_errors;
         log(what);
+        tell_node_send_failed(destination, what);
+    }
+
+    // Deferred: the node may be in the middle of the call that queued this send.
+    void tell_node_send_failed(const Peer& destination, const std::string& what) {
+        asio::post(io, [self = shared_from_this(), destination, what] {
+            if (self->closed || self->node == nullptr) return;
+            self->node->on_send_failed(self->now_ms(), destination, what);
+            self->pump();
+        });
     }
 
     void send_udp(const SocketAddress& destination, const std::string& bytes) {
         const auto ip = parse_ip(destination.ip);
         if (!ip) {
-            send_failed("udp send to " + destination.to_string() + ": not a numeric IP address");
+            send_failed({Transport::udp, destination}, "udp send to " + destination.to_string() + ": not a numeric IP address");
             return;
         }
         if (!udp_socket.is_open()) {
-            send_failed("udp send to " + destination.to_string() + ": socket not bound");
+            send_failed({Transport::udp, destination}, "udp send to " + destination.to_string() + ": socket not bound");
             return;
         }
         error_code error;
         udp_socket.send_to(asio::buffer(bytes), udp::endpoint(*ip, destination.port), 0, error);
         if (error) {
-            send_failed("udp send to " + destination.to_string() + ": " + error.message());
+            send_failed({Transport::udp, destination}, "udp send to " + destination.to_string() + ": " + error.message());
             return;
         }
         ++counters.messages_sent;
@@ -307,7 +317,7 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
         } else {
             const auto ip = parse_ip(destination.ip);
             if (!ip) {
-                send_failed("tcp send to " + destination.to_string() +
+                send_failed({Transport::tcp, destination}, "tcp send to " + destination.to_string() +
                             ": not a numeric IP address");
                 return;
             }
@@ -382,9 +392,12 @@ struct AsioDriver::Impl : std::enable_shared_from_this<AsioDriver::Impl> {
         const auto unsent = connection->write_queue.size();
         counters.send_errors += unsent;
         if (!reason.empty() || unsent > 0) {
-            log("tcp " + connection->remote.to_string() + ": " +
+            const std::string what =
+                "tcp " + connection->remote.to_string() + ": " +
                 (reason.empty() ? "closed by the peer" : reason) +
-                (unsent > 0 ? "; " + std::to_string(unsent) + " message(s) not sent" : ""));
+                (unsent > 0 ? "; " + std::to_string(unsent) + " message(s) not sent" : "");
+            log(what);
+            if (unsent > 0) tell_node_send_failed({Transport::tcp, connection->remote}, what);
         }
         error_code ignored;
         connection->socket.shutdown(tcp::socket::shutdown_both, ignored);

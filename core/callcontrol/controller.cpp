@@ -86,6 +86,9 @@ Controller& Controller::operator=(Controller&&) noexcept = default;
 
 Result<Controller> Controller::create(ControllerConfig config) {
     if (config.domain.empty()) return Error{"config: domain is required"};
+    if (!parse_host_port(config.domain)) {
+        return Error{"config: domain \"" + config.domain + "\" is not host[:port]"};
+    }
     if (config.user.empty()) return Error{"config: user is required"};
     if (config.outbound_proxy && !parse_host_port(*config.outbound_proxy)) {
         return Error{"config: outbound_proxy \"" + *config.outbound_proxy +
@@ -120,13 +123,19 @@ OutgoingRequest Controller::make_invite(const std::string& number) const {
         invite.request_uri.host = phone->host;
         invite.request_uri.port = phone->port;
     } else {
-        invite.request_uri.host = config_.domain;
+        // The domain may carry a port (a PBX on 127.0.0.1:25060): host and port apart.
+        const auto domain = parse_host_port(config_.domain);
+        invite.request_uri.host = domain->host;
+        invite.request_uri.port = domain->port;
     }
+    const auto domain = parse_host_port(config_.domain);
     invite.from.display_name = config_.display_name;
     invite.from.uri.user = config_.user;
-    invite.from.uri.host = config_.domain;
+    invite.from.uri.host = domain->host;
+    invite.from.uri.port = domain->port;
     invite.to.uri.user = phone_user;
-    invite.to.uri.host = config_.domain;
+    invite.to.uri.host = domain->host;
+    invite.to.uri.port = domain->port;
     invite.headers.push_back({"Subject", "Call to " + number});
     if (config_.auto_answer_hints) {
         // The hints phones of several makers look for (Snom/Yealink, Polycom, RFC 5373).
@@ -188,6 +197,12 @@ void Controller::handle_received(std::uint64_t now_ms, std::string_view bytes, P
 void Controller::handle_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
                                  std::optional<std::string> ip, std::string error) {
     engine_.handle_resolved(now_ms, resolve_id, std::move(ip), std::move(error));
+    process_engine_events(now_ms);
+}
+
+void Controller::handle_send_failed(std::uint64_t now_ms, const Peer& destination,
+                                    std::string reason) {
+    engine_.handle_send_failed(now_ms, destination, std::move(reason));
     process_engine_events(now_ms);
 }
 

@@ -50,6 +50,7 @@ public:
     void handle_timeout(std::uint64_t now_ms);
     void handle_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
                          std::optional<std::string> ip, std::string error = {});
+    void handle_send_failed(std::uint64_t now_ms, const Peer& destination, std::string reason);
 
     // Driver outputs.
     std::optional<Transmit> poll_transmit() { return engine_.poll_transmit(); }

@@ -295,6 +295,18 @@ void Engine::handle_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
     impl.drain_transactions(now_ms);
 }
 
+void Engine::handle_send_failed(std::uint64_t now_ms, const Peer& destination, std::string reason) {
+    auto& impl = *impl_;
+    std::vector<TransactionId> failing;
+    for (const auto& [handle, client] : impl.requests) {
+        if (!client.finished && client.transaction != 0 && client.destination == destination) {
+            failing.push_back(client.transaction);
+        }
+    }
+    for (auto transaction : failing) impl.transactions.transport_error(now_ms, transaction, reason);
+    impl.drain_transactions(now_ms);
+}
+
 RequestHandle Engine::send_request(std::uint64_t now_ms, OutgoingRequest outgoing) {
     auto& impl = *impl_;
     ClientRequest client;

@@ -65,6 +65,11 @@ public:
     void handle_resolved(std::uint64_t now_ms, std::uint64_t resolve_id,
                          std::optional<std::string> ip, std::string error = {});
 
+    // The driver could not send to `destination`: every request of ours in
+    // flight to it fails now with FailureCause::transport_error (instead of
+    // waiting for Timer B/F).
+    void handle_send_failed(std::uint64_t now_ms, const Peer& destination, std::string reason);
+
     // --- user commands ---
     // 0 when the request cannot be built (the reason comes as RequestFailedEvent).
     RequestHandle send_request(std::uint64_t now_ms, OutgoingRequest request);

@@ -129,7 +129,9 @@ void Engine::Impl::on_response(std::uint64_t now_ms, TransactionId transaction, 
     auto it = requests.find(handle);
     if (it == requests.end()) return;
     auto& client = it->second;
-    learn_public_address(now_ms, response);
+    // rport over TCP names the ephemeral port of our outgoing connection, not
+    // where we listen: only datagram responses tell our public address.
+    if (!is_reliable(client.destination.transport)) learn_public_address(now_ms, response);
     const bool is_invite = client.request.method == "INVITE";
     const int code = response.status_code;
 

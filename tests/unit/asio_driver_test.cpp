@@ -228,6 +228,11 @@ TEST(AsioDriver, TcpConnectFailureIsCountedAndLogged) {
     EXPECT_EQ(driver.counters().send_errors, 1u);
     ASSERT_FALSE(lines.empty());
     EXPECT_NE(lines.front().find("connect"), std::string::npos) << lines.front();
+    // The engine hears of it at once, not after Timer F (32 s).
+    ASSERT_TRUE(driver.run_until([&] { return !node.events_of<RequestFailedEvent>().empty(); }, 2s));
+    const auto failure = node.events_of<RequestFailedEvent>().front();
+    EXPECT_EQ(failure.cause, FailureCause::transport_error);
+    EXPECT_NE(failure.detail.find("connect"), std::string::npos) << failure.detail;
 }
 
 TEST(AsioDriver, SignalReachesTheHandler) {

@@ -493,6 +493,28 @@ TEST_F(ClickToDial, FinishedCallsAreForgottenBeyondTheHistoryLimit) {
     EXPECT_EQ(ctl->controller.engine().active_transactions(), 0u);
 }
 
+TEST_F(ClickToDial, DomainWithAPortIsTheRequestUriHostAndPort) {
+    auto config = controller_config();
+    config.mode = ClickToDialMode::refer;
+    config.outbound_proxy.reset();
+    config.domain = "127.0.0.2:5060";  // the "PBX" is the phone here
+    start(config);
+    dial();
+    invite = phone_gets("INVITE");
+    ASSERT_TRUE(invite) << "no name lookup of \"127.0.0.2:5060\"";
+    EXPECT_EQ(invite->request.request_uri.to_string(), "sip:c2d@127.0.0.2:5060");
+    EXPECT_EQ(invite->request.from()->uri.to_string(), "sip:c2d@127.0.0.2:5060");
+}
+
+TEST_F(ClickToDial, SendFailureEndsTheCallAtOnce) {
+    const auto call = dial();
+    ctl->controller.handle_send_failed(net.now_ms(), {Transport::udp, {"127.0.0.2", 5060}},
+                                       "connection refused");
+    EXPECT_EQ(ctl->controller.call(call)->state, S::disconnected);
+    EXPECT_EQ(ctl->controller.call(call)->cause, C::network_unreachable);
+    EXPECT_NE(last_event().detail.find("connection refused"), std::string::npos) << last_event().detail;
+}
+
 TEST(ControllerConfig, BadConfigNamesTheKey) {
     auto config = controller_config();
     config.domain.clear();
@@ -500,6 +522,10 @@ TEST(ControllerConfig, BadConfigNamesTheKey) {
     config = controller_config();
     config.outbound_proxy = "bad:port:x:";
     EXPECT_NE(Controller::create(config).error().find("outbound_proxy"), std::string::npos);
+    config = controller_config();
+    config.domain = "pbx.test:port";
+    EXPECT_EQ(Controller::create(config).error(),
+              "config: domain \"pbx.test:port\" is not host[:port]");
     config = controller_config();
     config.outbound_proxy.reset();
     EXPECT_EQ(Controller::create(config).error(),
