@@ -13,6 +13,13 @@ int main(int argc, char** argv) {
     sipcc::cli::add_parse_command(app, exit_code);
     sipcc::cli::add_run_command(app, exit_code);
     sipcc::cli::add_number_command(app, exit_code);
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        // --help and --version are "errors" with code 0; any real usage error is 2,
+        // as docs/config.md documents (CLI11's own codes are not stable).
+        const int code = app.exit(error);
+        return code == 0 ? 0 : 2;
+    }
     return exit_code;
 }
