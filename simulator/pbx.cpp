@@ -8,6 +8,7 @@
 #include "core/message/builder.hpp"
 #include "core/message/header_names.hpp"
 #include "core/message/parser.hpp"
+#include "core/transaction/via_stamp.hpp"
 
 namespace sipcc::sim {
 namespace {
@@ -60,23 +61,6 @@ bool is_wildcard_contact(std::string_view value) {
     const auto first = value.find_first_not_of(" \t");
     const auto last = value.find_last_not_of(" \t");
     return first != std::string_view::npos && first == last && value[first] == '*';
-}
-
-// §18.2.1 and RFC 3581 §4: note where the request really came from in its top Via, so
-// responses find their way back (and the client learns its public address).
-void stamp_received(Message& request, const Via& top_via, const Peer& source) {
-    const auto* rport = find_parameter(top_via.params, "rport");
-    const bool fill_rport = rport != nullptr && !rport->value;
-    if (top_via.host == source.address.ip && !fill_rport) return;
-    Via stamped = top_via;
-    set_parameter(stamped.params, "received", source.address.ip);
-    if (fill_rport) set_parameter(stamped.params, "rport", std::to_string(source.address.port));
-    for (auto& header : request.headers) {
-        if (same_header_name(header.name, "Via")) {
-            header.value = stamped.to_string();
-            return;
-        }
-    }
 }
 
 // Removes the first value of a header (one entry per value after parsing).

@@ -18,6 +18,7 @@
 #include "core/transaction/invite_server.hpp"
 #include "core/transaction/non_invite_client.hpp"
 #include "core/transaction/non_invite_server.hpp"
+#include "core/transaction/via_stamp.hpp"
 
 namespace sipcc {
 namespace {
@@ -99,24 +100,6 @@ Peer response_destination(const Peer& source, const Via& top_via) {
         return source;
     }
     return Peer{source.transport, {source.address.ip, top_via.port.value_or(kDefaultSipPort)}};
-}
-
-// §18.2.1 and RFC 3581 §4: record where the request really came from in its top Via, so
-// the responses (which copy the Via) tell the client what its address looks like from here.
-void stamp_received(Message& request, const Via& top_via, const Peer& source) {
-    if (source.address.ip.empty()) return;  // a driver that does not know the source
-    const auto* rport = find_parameter(top_via.params, "rport");
-    const bool fill_rport = rport != nullptr && !rport->value;
-    if (top_via.host == source.address.ip && !fill_rport) return;
-    Via stamped = top_via;
-    set_parameter(stamped.params, "received", source.address.ip);
-    if (fill_rport) set_parameter(stamped.params, "rport", std::to_string(source.address.port));
-    for (auto& header : request.headers) {
-        if (same_header_name(header.name, "Via")) {
-            header.value = stamped.to_string();
-            return;
-        }
-    }
 }
 
 // A zero T1 or T2 would re-arm a retransmission timer at the current instant forever.
