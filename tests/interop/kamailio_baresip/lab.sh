@@ -8,7 +8,8 @@
 #   tests/interop/kamailio_baresip/lab.sh stop
 #
 # Needs: apt-get install kamailio baresip-core. Ports (env): KAMAILIO_PORT=25060,
-# ALICE_PORT=25070, BOB_PORT=25080; files and logs in LAB_DIR=/tmp/sipcc-lab.
+# ALICE_PORT=25070, BOB_PORT=25080; digest AUTH_ALGORITHM=MD5 (or SHA-256); files and
+# logs in LAB_DIR=/tmp/sipcc-lab.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +17,7 @@ LAB_DIR="${LAB_DIR:-/tmp/sipcc-lab}"
 KAMAILIO_PORT="${KAMAILIO_PORT:-25060}"
 ALICE_PORT="${ALICE_PORT:-25070}"
 BOB_PORT="${BOB_PORT:-25080}"
+AUTH_ALGORITHM="${AUTH_ALGORITHM:-MD5}"  # Kamailio's digest algorithm: MD5 or SHA-256
 
 phone_config() {  # NAME USER PASSWORD SIP_PORT CONTROL_PORT
   local dir="$LAB_DIR/$1"
@@ -50,6 +52,7 @@ CONFIG
 start() {
   mkdir -p "$LAB_DIR"
   sed -e "s/KAMAILIO_PORT/$KAMAILIO_PORT/g" -e "s#RUN_DIR#$LAB_DIR#g" \
+    -e "s/AUTH_ALGORITHM/$AUTH_ALGORITHM/g" \
     "$HERE/kamailio.cfg" >"$LAB_DIR/kamailio.cfg"
   kamailio -c -f "$LAB_DIR/kamailio.cfg" >"$LAB_DIR/kamailio-check.log" 2>&1 ||
     { cat "$LAB_DIR/kamailio-check.log"; exit 1; }
