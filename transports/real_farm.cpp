@@ -30,6 +30,10 @@ public:
                      std::string error) override {
         inner_.on_resolved(now_ms, resolve_id, std::move(ip), std::move(error));
     }
+    void on_send_failed(std::uint64_t now_ms, const Peer& destination,
+                        std::string reason) override {
+        inner_.on_send_failed(now_ms, destination, std::move(reason));
+    }
     [[nodiscard]] std::optional<std::uint64_t> next_timeout() const override {
         if (!answers_.empty()) return 0;  // at once
         return inner_.next_timeout();
@@ -66,6 +70,7 @@ struct RealFarm::Hosted {
     std::string name;
     std::string kind;
     SocketAddress address;
+    bool registers = false;
     sim::Phone* phone = nullptr;
     sim::Pbx* pbx = nullptr;
     // Destroyed in reverse: the driver (which calls the node) goes first.
@@ -102,15 +107,14 @@ Result<std::unique_ptr<RealFarm>> RealFarm::create(boost::asio::io_context& io,
         farm->names_[host] = it->second.ip;
     }
 
-    auto host = [&](std::string name, std::string kind,
-                    SocketAddress address) -> Result<Hosted*> {
+    auto host = [&](std::string name, std::string kind, SocketAddress address) -> Result<Hosted*> {
         auto hosted = std::make_unique<Hosted>();
         hosted->name = std::move(name);
         hosted->kind = std::move(kind);
         DriverOptions driver_options;
         driver_options.record_trace = farm->options_.record_trace;
-        driver_options.log = [log = farm->options_.log, prefix = hosted->name + ": "](
-                                 std::string_view line) {
+        driver_options.log = [log = farm->options_.log,
+                              prefix = hosted->name + ": "](std::string_view line) {
             if (log) {
                 log(prefix + std::string(line));
             } else {
@@ -119,8 +123,10 @@ Result<std::unique_ptr<RealFarm>> RealFarm::create(boost::asio::io_context& io,
         };
         hosted->driver = std::make_unique<AsioDriver>(farm->io_, std::move(driver_options));
         auto bound = hosted->driver->bind(address);
-        if (!bound) return Error{file + ": " + hosted->kind + " \"" + hosted->name + "\": " +
-                                 bound.error()};
+        if (!bound) {
+            return Error{file + ": " + hosted->kind + " \"" + hosted->name +
+                         "\": " + bound.error()};
+        }
         hosted->address = *bound;
         farm->hosted_.push_back(std::move(hosted));
         return farm->hosted_.back().get();
@@ -129,8 +135,8 @@ Result<std::unique_ptr<RealFarm>> RealFarm::create(boost::asio::io_context& io,
     if (scenario.pbx) {
         auto config = scenario.pbx->config;
         for (const auto& route : scenario.pbx->routes) {
-            config.routes.push_back({route.prefix, farm->resolve_node(route.to), route.strip_digits,
-                                     route.add_prefix});
+            config.routes.push_back(
+                {route.prefix, farm->resolve_node(route.to), route.strip_digits, route.add_prefix});
         }
         auto hosted = host(scenario.pbx->name, "pbx", config.address);
         if (!hosted) return Error{hosted.error()};
@@ -155,6 +161,7 @@ Result<std::unique_ptr<RealFarm>> RealFarm::create(boost::asio::io_context& io,
         if (!phone->setup_error().empty()) {
             return Error{file + ": phone \"" + spec.name + "\": " + phone->setup_error()};
         }
+        (*hosted)->registers = config.registrar.has_value();
         (*hosted)->phone = phone.get();
         (*hosted)->node = std::move(phone);
     }
@@ -178,7 +185,9 @@ void RealFarm::close() {
 
 std::vector<FarmNodeInfo> RealFarm::nodes() const {
     std::vector<FarmNodeInfo> out;
-    for (const auto& hosted : hosted_) out.push_back({hosted->name, hosted->kind, hosted->address});
+    for (const auto& hosted : hosted_) {
+        out.push_back({hosted->name, hosted->kind, hosted->address, hosted->registers});
+    }
     return out;
 }
 

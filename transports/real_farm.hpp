@@ -47,6 +47,7 @@ struct FarmNodeInfo {
     std::string name;
     std::string kind;  // "pbx" or "phone"
     SocketAddress address;
+    bool registers = false;  // a phone with a registrar
 };
 
 class RealFarm {
