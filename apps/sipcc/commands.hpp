@@ -10,10 +10,14 @@ namespace sipcc::cli {
 void add_run_command(CLI::App& app, int& exit_code);
 // `sipcc parse FILE`: a SIP message as JSON.
 void add_parse_command(CLI::App& app, int& exit_code);
+// `sipcc bench`: click-to-dial flows in memory (flows/s, latency, bytes per flow).
+void add_bench_command(CLI::App& app, int& exit_code);
 // `sipcc demo`: click-to-dial on the embedded simulated farm, with the ladder.
 void add_demo_command(CLI::App& app, int& exit_code);
 // `sipcc dial NUMBER`: a real click-to-dial on real sockets.
 void add_dial_command(CLI::App& app, int& exit_code);
+// `sipcc farm FILE`: a scenario's PBX and phones on real loopback sockets.
+void add_farm_command(CLI::App& app, int& exit_code);
 // `sipcc number INPUT`: how a pasted number is understood and the URI it would dial.
 void add_number_command(CLI::App& app, int& exit_code);
 

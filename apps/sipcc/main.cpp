@@ -8,8 +8,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("sipcc ") + SIPCC_VERSION);
     app.require_subcommand(1);
     int exit_code = 0;
+    sipcc::cli::add_bench_command(app, exit_code);
     sipcc::cli::add_demo_command(app, exit_code);
     sipcc::cli::add_dial_command(app, exit_code);
+    sipcc::cli::add_farm_command(app, exit_code);
     sipcc::cli::add_parse_command(app, exit_code);
     sipcc::cli::add_run_command(app, exit_code);
     sipcc::cli::add_number_command(app, exit_code);
