@@ -30,7 +30,9 @@ namespace {
 // negotiates real media. Both, because some phones ignore one or the other.
 std::string black_hole_sdp(std::string_view session_id) {
     return "v=0\r\n"
-           "o=sipcc " + std::string(session_id) + " 1 IN IP4 0.0.0.0\r\n"
+           "o=sipcc " +
+           std::string(session_id) +
+           " 1 IN IP4 0.0.0.0\r\n"
            "s=click-to-dial\r\n"
            "c=IN IP4 0.0.0.0\r\n"
            "t=0 0\r\n"
@@ -42,15 +44,23 @@ std::string black_hole_sdp(std::string_view session_id) {
 // Rank of each state along the success path; a state never moves backwards.
 int progress_rank(CallState state) {
     switch (state) {
-        case CallState::idle: return 0;
-        case CallState::dialing: return 1;
-        case CallState::proceeding: return 2;
-        case CallState::ringback: return 3;
-        case CallState::connected: return 4;
-        case CallState::transferring: return 5;
-        case CallState::callee_ringing: return 6;
+        case CallState::idle:
+            return 0;
+        case CallState::dialing:
+            return 1;
+        case CallState::proceeding:
+            return 2;
+        case CallState::ringback:
+            return 3;
+        case CallState::connected:
+            return 4;
+        case CallState::transferring:
+            return 5;
+        case CallState::callee_ringing:
+            return 6;
         case CallState::transferred:
-        case CallState::disconnected: return 7;
+        case CallState::disconnected:
+            return 7;
     }
     return 0;
 }
@@ -69,12 +79,12 @@ struct Controller::Call {
     RequestHandle invite = 0;
     RequestHandle refer = 0;
     std::optional<DialogId> dialog;
-    bool our_leg_up = false;         // the phone answered and has not hung up
+    bool our_leg_up = false;  // the phone answered and has not hung up
     bool drop_requested = false;
     bool cancelled_for_no_answer = false;
     bool refer_accepted = false;
     bool notify_expected = true;
-    std::uint64_t deadline_ms = 0;  // no-answer, then NOTIFY wait; 0 = none
+    std::uint64_t deadline_ms = 0;        // no-answer, then NOTIFY wait; 0 = none
     std::vector<RequestHandle> requests;  // every request sent for it, to unmap when forgotten
 };
 
@@ -118,29 +128,28 @@ OutgoingRequest Controller::make_invite(const std::string& number) const {
     OutgoingRequest invite;
     invite.method = "INVITE";
     invite.request_uri.user = phone_user;
-    if (config_.mode == ClickToDialMode::direct) {
-        auto phone = parse_host_port(*config_.outbound_proxy);
-        invite.request_uri.host = phone->host;
-        invite.request_uri.port = phone->port;
-    } else {
-        // The domain may carry a port (a PBX on 127.0.0.1:25060): host and port apart.
-        const auto domain = parse_host_port(config_.domain);
-        invite.request_uri.host = domain->host;
-        invite.request_uri.port = domain->port;
-    }
-    const auto domain = parse_host_port(config_.domain);
+    // The domain may carry a port (a PBX on 127.0.0.1:25060): host and port apart.
+    // create() checked that both parse.
+    const auto domain = *parse_host_port(config_.domain);
+    // Direct mode rings the phone at its own address; refer mode goes to the domain.
+    const auto target = config_.mode == ClickToDialMode::direct
+                            ? *parse_host_port(*config_.outbound_proxy)
+                            : domain;
+    invite.request_uri.host = target.host;
+    invite.request_uri.port = target.port;
     invite.from.display_name = config_.display_name;
     invite.from.uri.user = config_.user;
-    invite.from.uri.host = domain->host;
-    invite.from.uri.port = domain->port;
+    invite.from.uri.host = domain.host;
+    invite.from.uri.port = domain.port;
     invite.to.uri.user = phone_user;
-    invite.to.uri.host = domain->host;
-    invite.to.uri.port = domain->port;
+    invite.to.uri.host = domain.host;
+    invite.to.uri.port = domain.port;
     invite.headers.push_back({"Subject", "Call to " + number});
     if (config_.auto_answer_hints) {
         // The hints phones of several makers look for (Snom/Yealink, Polycom, RFC 5373).
         invite.headers.push_back({"Call-Info", "<sip:" + config_.domain + ">;answer-after=0"});
-        invite.headers.push_back({"Alert-Info", "<sip:" + config_.domain + ">;info=alert-autoanswer"});
+        invite.headers.push_back(
+            {"Alert-Info", "<sip:" + config_.domain + ">;info=alert-autoanswer"});
         invite.headers.push_back({"Answer-Mode", "Auto"});
     }
     invite.headers.push_back({"Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"});
@@ -154,8 +163,8 @@ OutgoingRequest Controller::make_invite(const std::string& number) const {
 Result<CallId> Controller::click_to_dial(std::uint64_t now_ms, std::string_view number) {
     auto normalized = addressing::normalize_number(number, config_.dialing_rules);
     if (!normalized) return Error{"bad number: " + normalized.error()};
-    auto target = addressing::render_dial_target(
-        *normalized, config_.dialing_rules, {config_.domain, config_.target_format});
+    auto target = addressing::render_dial_target(*normalized, config_.dialing_rules,
+                                                 {config_.domain, config_.target_format});
     if (!target) return Error{"bad number: " + target.error()};
 
     const CallId id = next_call_++;
@@ -273,15 +282,17 @@ void Controller::process_engine_events(std::uint64_t now_ms) {
                 } else if constexpr (std::is_same_v<T, IncomingRequestEvent>) {
                     std::optional<CallId> owner;
                     if (e.dialog) {
-                        if (auto id = call_by_dialog_.find(*e.dialog); id != call_by_dialog_.end()) {
+                        if (auto id = call_by_dialog_.find(*e.dialog);
+                            id != call_by_dialog_.end()) {
                             owner = id->second;
                         }
                     }
                     if (owner && e.request.method == "NOTIFY") {
                         on_notify(now_ms, *calls_.at(*owner), e);
                     } else if (e.request.method == "OPTIONS") {
-                        engine_.respond(now_ms, e.id, 200,
-                                        {{"Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"}});
+                        engine_.respond(
+                            now_ms, e.id, 200,
+                            {{"Allow", "INVITE, ACK, CANCEL, BYE, REFER, NOTIFY, OPTIONS"}});
                     } else {
                         // A controller takes no calls and no other in-dialog requests.
                         engine_.respond(now_ms, e.id, owner ? 501 : 405,
@@ -300,8 +311,8 @@ void Controller::process_engine_events(std::uint64_t now_ms) {
 void Controller::on_invite_response(std::uint64_t now_ms, Call& call, const ResponseEvent& event) {
     const int code = event.response.status_code;
     if (code < 200) {
-        advance(now_ms, call, (code == 180 || code == 183) ? CallState::ringback : CallState::proceeding,
-                code);
+        advance(now_ms, call,
+                (code == 180 || code == 183) ? CallState::ringback : CallState::proceeding, code);
         return;
     }
     if (code < 300) {
@@ -468,8 +479,8 @@ void Controller::advance(std::uint64_t now_ms, Call& call, CallState state, int 
     if (progress_rank(state) <= progress_rank(call.snapshot.state)) return;
     call.snapshot.state = state;
     call.snapshot.sip_code = sip_code;
-    call_events_.push_back({now_ms, call.snapshot.id, state, DisconnectCause::none, sip_code,
-                            std::move(detail)});
+    call_events_.push_back(
+        {now_ms, call.snapshot.id, state, DisconnectCause::none, sip_code, std::move(detail)});
 }
 
 void Controller::finish(std::uint64_t now_ms, Call& call, CallState state, DisconnectCause cause,
